@@ -1,0 +1,144 @@
+# ganbook: one entry point.
+#   make chapter1 && ./chapter1     build and run a chapter
+#   make test                       the whole unit-test suite (solutions)
+#   make grade [SRC=exercises]      grade the exercises: Score x/y
+#   make bench                      speed against the yardsticks
+#   make data                       fetch MNIST / Fashion-MNIST
+#   make plots                      re-render every run's plots
+#   make clean
+# Knobs: SRC=solutions|exercises (which copy of the exercise functions is
+# compiled in), CUDA=0|1, DEBUG=1 (-g, address and undefined sanitizers),
+# CC=gcc|clang.
+
+CC ?= cc
+ifeq ($(CC),cc)
+CC := gcc
+endif
+SRC ?= solutions
+DEBUG ?= 0
+
+ifneq ($(SRC),solutions)
+ifneq ($(SRC),exercises)
+$(error SRC must be solutions or exercises (got '$(SRC)'))
+endif
+endif
+
+# The chapters: chapters/chNN_topic/main.c -> ./chapterN
+CHAPTER_DIRS := $(sort $(dir $(wildcard chapters/ch*/main.c)))
+chapter_num = $(patsubst 0%,%,$(patsubst ch%,%,$(firstword $(subst _, ,$(notdir $(patsubst %/,%,$(1)))))))
+CHAPTERS := $(foreach d,$(CHAPTER_DIRS),chapter$(call chapter_num,$(d)))
+
+all: cuda-note $(CHAPTERS)
+
+# --- flags -------------------------------------------------------------------
+WARN := -Wall -Wextra
+ifeq ($(DEBUG),1)
+OPT := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
+VARIANT := debug-$(SRC)
+else
+OPT := -O3 -march=native
+VARIANT := $(SRC)
+endif
+
+# OpenMP when the compiler has it (clang may lack libomp).
+HAVE_OMP := $(shell printf 'int main(void){return 0;}' | $(CC) -fopenmp -x c - -o /dev/null 2>/dev/null && echo 1)
+ifeq ($(HAVE_OMP),1)
+OMP := -fopenmp
+else
+OMP :=
+endif
+
+CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(OMP) -Icommon
+LDLIBS := -lm
+
+# --- CUDA detection -----------------------------------------------------------
+NVCC ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+ifeq ($(origin CUDA),undefined)
+CUDA := $(if $(NVCC),1,0)
+endif
+CUDA_SOURCES := $(wildcard cuda/*.cu)
+ifeq ($(CUDA),1)
+ifeq ($(NVCC),)
+$(error CUDA=1 but nvcc was not found; install the CUDA toolkit or build with CUDA=0)
+endif
+ifeq ($(CUDA_SOURCES),)
+CUDA_NOTE := nvcc: found at $(NVCC), but cuda/ has no kernels yet: building CPU only
+CUDA := 0
+else
+CUDA_NOTE := nvcc: found at $(NVCC): building with CUDA
+endif
+else
+CUDA_NOTE := $(if $(NVCC),nvcc: found but CUDA=0: building CPU only,nvcc: not found: building CPU only)
+endif
+
+# --- the library --------------------------------------------------------------
+BUILD := build/$(VARIANT)
+LIB_SRCS := $(wildcard common/*.c) $(wildcard $(SRC)/*.c)
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
+LIB := $(BUILD)/libganbook.a
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+-include $(LIB_OBJS:.o=.d)
+
+.PHONY: all test grade run-grader bench data plots clean cuda-note lib
+
+cuda-note:
+	@echo "$(CUDA_NOTE)"
+
+lib: $(LIB)
+
+# --- chapters ----------------------------------------------------------------------
+define chapter_rule
+chapter$(call chapter_num,$(1)): $(1)main.c $(LIB) | cuda-note
+	$$(CC) $$(CFLAGS) -MMD -MP -MF $(BUILD)/chapter$(call chapter_num,$(1)).d $(1)main.c $(LIB) $$(LDLIBS) -o $$@
+-include $(BUILD)/chapter$(call chapter_num,$(1)).d
+endef
+$(foreach d,$(CHAPTER_DIRS),$(eval $(call chapter_rule,$(d))))
+
+# --- tests: tests/test_*.c, each its own program --------------------------------
+TEST_SRCS := $(wildcard tests/test_*.c)
+TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+TEST_COMMON := $(wildcard tests/support/*.c)
+
+$(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/support -MMD -MP $< $(TEST_COMMON) $(LIB) $(LDLIBS) -o $@
+
+-include $(TEST_BINS:=.d)
+
+test: cuda-note $(TEST_BINS) $(CHAPTERS)
+	@BUILD=$(BUILD) CC="$(CC)" bash tests/run_tests.sh $(TEST_BINS)
+
+# --- grader -----------------------------------------------------------------------
+# Grades exercises/ unless SRC is given on the command line.
+GRADE_SRC := $(if $(filter command line,$(origin SRC)),$(SRC),exercises)
+grade:
+	@$(MAKE) --no-print-directory -s SRC=$(GRADE_SRC) run-grader
+
+run-grader: $(BUILD)/grader
+	@$(BUILD)/grader
+
+$(BUILD)/grader: $(wildcard tests/grader/*.c) $(wildcard tests/grader/*.h) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/grader $(wildcard tests/grader/*.c) $(LIB) $(LDLIBS) -o $@
+
+# --- bench --------------------------------------------------------------------------
+BENCH_SRCS := $(wildcard bench/*.c)
+bench: cuda-note $(LIB)
+	@BUILD=$(BUILD) CC="$(CC)" CFLAGS="$(CFLAGS)" LIB="$(LIB)" bash bench/run_bench.sh
+
+data:
+	@bash datasets/fetch.sh all
+
+plots:
+	@bash plots/render_all.sh
+
+clean:
+	rm -rf build chapter[0-9] chapter[0-9][0-9]
