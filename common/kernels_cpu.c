@@ -4,9 +4,13 @@
 // Reductions use a fixed partition per output element, so for a given
 // thread count the result is the same bit for bit on every run.
 #include "kernels.h"
+#include "exercises.h"
 
 #include <math.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 // Below this many elements, starting threads costs more than it saves
 // (napkin math: ~2 us to wake a team vs ~0.3 ns per element of a simple op).
@@ -17,10 +21,31 @@ void k_shape4(const Tensor *x, int *s4) {
     for (int i = 0; i < 4; i++) s4[i] = i < pad ? 1 : x->shape[i - pad];
 }
 
+// Runs an exercise function (a plain serial loop) on contiguous chunks in
+// parallel: students write the simple loop, the library splits the work.
+static void chunked(void (*fn)(const float *, float *, long, float), const float *x, float *y, long n, float arg) {
+    if (n <= PAR_MIN) {
+        fn(x, y, n, arg);
+        return;
+    }
+#pragma omp parallel
+    {
+#ifdef _OPENMP
+        int nt = omp_get_num_threads(), id = omp_get_thread_num();
+#else
+        int nt = 1, id = 0;
+#endif
+        long per = (n + nt - 1) / nt, lo = id * per, hi = lo + per < n ? lo + per : n;
+        if (lo < hi) fn(x + lo, y + lo, hi - lo, arg);
+    }
+}
+
 void k_unary(UnaryKind kind, const Tensor *xt, Tensor *yt, float arg) {
     const float *x = xt->data;
     float *y = yt->data;
     long n = xt->numel;
+    if (kind == U_LEAKY_RELU) { chunked(ex_leaky_relu_forward, x, y, n, arg); return; }    // exercise 0.1
+    if (kind == U_SLOPE_MASK) { chunked(ex_leaky_relu_derivative, x, y, n, arg); return; } // exercise 0.2
     switch (kind) {
 #define LOOP(expr) \
     _Pragma("omp parallel for simd if(n > PAR_MIN) schedule(static)") \
@@ -34,11 +59,10 @@ void k_unary(UnaryKind kind, const Tensor *xt, Tensor *yt, float arg) {
     case U_SQRT: LOOP(sqrtf(v))
     case U_ABS: LOOP(fabsf(v))
     case U_RELU: LOOP(v > 0.0f ? v : 0.0f)
-    case U_LEAKY_RELU: LOOP(v > 0.0f ? v : v * arg)
     case U_TANH: LOOP(tanhf(v))
     case U_SIGMOID: LOOP(v >= 0.0f ? 1.0f / (1.0f + expf(-v)) : expf(v) / (1.0f + expf(v)))
     case U_SIGN: LOOP((float)((v > 0.0f) - (v < 0.0f)))
-    case U_SLOPE_MASK: LOOP(v > 0.0f ? 1.0f : arg)
+    default: break;
 #undef LOOP
     }
 }

@@ -3,6 +3,7 @@
 // the four cases below, each one more matmul (so twice differentiable).
 #include "ops.h"
 #include "kernels.h"
+#include "exercises.h"
 
 static void matmul_backward(Tensor *out, Tensor *g, Tensor **gin) {
     Tensor *a = out->in[0], *b = out->in[1];
@@ -32,11 +33,11 @@ Tensor *t_matmul(Tensor *a, Tensor *b, int trans_a, int trans_b) {
 
 // y = x W^T + b, fused so the bias costs no extra pass: y starts as b in
 // every row and the GEMM adds x W^T onto it (beta = 1).
+// Backward: exercise 0.5 (gx = g W, gW = g^T x, gb = sum of g over the batch).
 static void linear_backward(Tensor *out, Tensor *g, Tensor **gin) {
     Tensor *x = out->in[0], *w = out->in[1], *b = out->in[2];
-    if (t_wants(out, 0)) gin[0] = t_matmul(g, w, 0, 0);          // (N,OUT)(OUT,IN)
-    if (t_wants(out, 1)) gin[1] = t_matmul(g, x, 1, 0);          // (OUT,N)(N,IN)
-    if (b && t_wants(out, 2)) gin[2] = t_sum_to(g, 1, b->shape); // sum over the batch
+    ex_linear_backward(x, w, g, t_wants(out, 0) ? &gin[0] : NULL, t_wants(out, 1) ? &gin[1] : NULL,
+                       b && t_wants(out, 2) ? &gin[2] : NULL);
 }
 static const Op OP_LINEAR = {"linear", linear_backward};
 
