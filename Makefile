@@ -72,7 +72,7 @@ CUDA_NOTE := $(if $(NVCC),nvcc: found but CUDA=0: building CPU only,nvcc: not fo
 endif
 
 # --- the library --------------------------------------------------------------
-BUILD := build/$(VARIANT)
+BUILD ?= build/$(VARIANT)
 LIB_SRCS := $(wildcard common/*.c) $(wildcard $(SRC)/*.c)
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 LIB := $(BUILD)/libganbook.a
@@ -103,7 +103,8 @@ endef
 $(foreach d,$(CHAPTER_DIRS),$(eval $(call chapter_rule,$(d))))
 
 # --- tests: tests/test_*.c, each its own program --------------------------------
-TEST_SRCS := $(wildcard tests/test_*.c)
+TEST_SRCS ?= $(wildcard tests/test_*.c)
+TEST_SCRIPTS ?= $(wildcard tests/test_*.sh)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_COMMON := $(wildcard tests/support/*.c)
 
@@ -114,7 +115,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(LIB)
 -include $(TEST_BINS:=.d)
 
 test: cuda-note $(TEST_BINS) $(CHAPTERS)
-	@BUILD=$(BUILD) CC="$(CC)" bash tests/run_tests.sh $(TEST_BINS)
+	@BUILD=$(BUILD) CC="$(CC)" bash tests/run_tests.sh $(TEST_BINS) $(TEST_SCRIPTS)
 
 # --- grader -----------------------------------------------------------------------
 # Grades exercises/ unless SRC is given on the command line.

@@ -7,9 +7,12 @@ passed=0
 failed=0
 failed_names=()
 for t in "$@"; do
-    name=$(basename "$t")
+    name=$(basename "$t" .sh)
     start=$(date +%s.%N)
-    out=$("$t" 2>&1)
+    case "$t" in
+        *.sh) out=$(bash "$t" 2>&1) ;;
+        *) out=$("$t" 2>&1) ;;
+    esac
     rc=$?
     secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}')
     summary=$(printf '%s\n' "$out" | tail -n 1)
