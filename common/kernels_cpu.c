@@ -48,7 +48,7 @@ void k_unary(UnaryKind kind, const Tensor *xt, Tensor *yt, float arg) {
     if (kind == U_SLOPE_MASK) { chunked(ex_leaky_relu_derivative, x, y, n, arg); return; } // exercise 0.2
     switch (kind) {
 #define LOOP(expr) \
-    _Pragma("omp parallel for simd if(n > PAR_MIN) schedule(static)") \
+    _Pragma("omp parallel for if(n > PAR_MIN) schedule(static)") \
     for (long i = 0; i < n; i++) { float v = x[i]; y[i] = (expr); } break;
     case U_NEG: LOOP(-v)
     case U_ADD_SCALAR: LOOP(v + arg)
