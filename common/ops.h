@@ -82,7 +82,7 @@ ConvAlgo t_get_conv_algo(void);
 double t_conv_seconds(ConvAlgo algo);   // time spent in conv kernels so far, per variant
 
 // --- normalization ------------------------------------------------------------
-// Batch norm over (N,H,W) per channel. training: batch statistics (biased
+// Batch norm over (N,H,W) per channel; x (N,C,H,W) or (N,C). training: batch statistics (biased
 // variance to normalize; running_var updated with the unbiased one, PyTorch's
 // momentum semantics: r = (1-m) r + m batch). eval: running statistics.
 // gamma/beta (C) or NULL. First order only (its backward aborts if
@@ -104,6 +104,7 @@ Tensor *t_embedding_scatter(Tensor *g, Tensor *labels, int vocab);
 // --- losses ----------------------------------------------------------------------
 // mean over all elements of max(x,0) - x*y + log(1 + exp(-|x|)): binary cross
 // entropy of sigmoid(x) against y, computed without overflow for any x.
+// targets: logits' shape, or broadcastable to it (e.g. (1)).
 Tensor *t_bce_with_logits(Tensor *logits, Tensor *targets);
 
 // --- in place, no graph (optimizers, grads) ------------------------------------
