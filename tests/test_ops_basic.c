@@ -4,6 +4,8 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 typedef enum {
     F_ADD, F_SUB, F_MUL, F_DIV, F_ADD_BCAST, F_MUL_BCAST, F_NEG, F_SCALARS, F_POW, F_EXP, F_LOG, F_SQRT,
@@ -132,8 +134,27 @@ static void fanout(void) {
     check(fabsf(x->grad->data[0] - 8.0f) < 1e-6f, "backward accumulates into .grad: %g (want 8)", x->grad->data[0]);
 }
 
+static void graph_dump(void) {
+    int s[2] = {2, 2};
+    Tensor *w = rand_tensor(-1, 1, 2, s), *x = rand_tensor(-1, 1, 2, s);
+    w->requires_grad = 1;
+    w->name = "D.fc1.weight";
+    Tensor *loss = t_mean(t_tanh(t_matmul(x, w, 0, 1)));
+    system("mkdir -p tests/tmp");
+    int rc = t_dump_dot(loss, "tests/tmp/ops_basic_graph.dot");
+    char buf[4096] = {0};
+    FILE *f = fopen("tests/tmp/ops_basic_graph.dot", "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f) fclose(f);
+    buf[n] = 0;
+    check(rc == 0 && strstr(buf, "digraph") && strstr(buf, "matmul") && strstr(buf, "tanh") &&
+              strstr(buf, "D.fc1.weight") && strstr(buf, "mul_scalar"),
+          "graph dump names every op and the parameter");
+}
+
 int main(void) {
     check_begin("ops_basic");
+    graph_dump();
     forward_values();
     fanout();
     for (int w = 0; w < F_COUNT; w++) {

@@ -1,0 +1,293 @@
+// bench_gan.c: the canonical GAN training iterations of ../shared/benchmarks.md,
+// timed on this library. PyTorch's side is bench/torch_gan_bench.py in the
+// shared folder; run_bench.sh runs both in one go and prints the ratios.
+//
+// One iteration:
+//   GAN      one D step (G forward on fresh z, D on a real and a fake batch,
+//            BCE with logits, Adam) + one G step (non-saturating loss, Adam)
+//   WGAN-GP  five critic steps (each with the gradient penalty, lambda 10)
+//            + one generator step.
+// Optimizers: Adam 2e-4 (0.5, 0.999); WGAN-GP Adam 1e-4 (0.0, 0.9).
+// Output, one line per workload:
+//   bench <workload> <device> <ms/iter> ms/iter <img/s> img/s  (peak <MiB> MiB)
+//
+// Usage: bench_gan [--only NAME] [--iters N] [--warmup N] [--threads N]
+#include "exercises.h"
+#include "ops.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+// --- a local normal generator (the bench only needs noise, not the course RNG)
+static unsigned long long rng_state = 0x2545F4914F6CDD1Dull;
+static double uniform01(void) {
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return ((rng_state * 2685821657736338717ull) >> 11) * (1.0 / 9007199254740992.0);
+}
+static float normal(void) {
+    double u = uniform01(), v = uniform01();
+    return (float)(sqrt(-2.0 * log(u + 1e-300)) * cos(6.283185307179586 * v));
+}
+static void fill_normal(Tensor *t, float std) {
+    for (long i = 0; i < t->numel; i++) t->data[i] = std * normal();
+}
+
+// --- parameters and Adam ---------------------------------------------------
+#define MAX_PARAMS 64
+typedef struct {
+    Tensor *p[MAX_PARAMS], *m[MAX_PARAMS], *v[MAX_PARAMS];
+    int n, t;
+    float lr, b1, b2;
+} Net;
+
+static Tensor *param(Net *net, int ndim, const int *shape, float std) {
+    Tensor *p = t_persistent("bench.param", ndim, shape);
+    fill_normal(p, std);
+    p->requires_grad = 1;
+    net->p[net->n] = p;
+    net->m[net->n] = t_persistent("bench.m", ndim, shape);
+    net->v[net->n] = t_persistent("bench.v", ndim, shape);
+    net->n++;
+    return p;
+}
+
+static void zero_grad(Net *net) {
+    for (int i = 0; i < net->n; i++)
+        if (net->p[i]->grad) t_fill_(net->p[i]->grad, 0.0f);
+}
+
+static void adam(Net *net) {
+    net->t++;
+    for (int i = 0; i < net->n; i++) {
+        Tensor *p = net->p[i];
+        if (!p->grad) continue;
+        ex_adam_step(p->data, p->grad->data, net->m[i]->data, net->v[i]->data, p->numel, net->lr, net->b1, net->b2,
+                     1e-8f, 0.0f, net->t);
+    }
+}
+
+// --- layers ---------------------------------------------------------------------
+typedef enum { L_LINEAR, L_CONV, L_CONVT, L_BN, L_LRELU, L_RELU, L_TANH, L_FLATTEN } Kind;
+typedef struct {
+    Kind kind;
+    Tensor *w, *b, *rm, *rv;
+    int stride, pad;
+} Layer;
+typedef struct {
+    Layer l[24];
+    int n;
+} Seq;
+
+static void add_linear(Seq *s, Net *net, int in, int out) {
+    int ws[2] = {out, in}, bs[1] = {out};
+    Layer *l = &s->l[s->n++];
+    *l = (Layer){L_LINEAR, param(net, 2, ws, 1.0f / sqrtf((float)in)), param(net, 1, bs, 0.01f), 0, 0, 0, 0};
+}
+static void add_conv(Seq *s, Net *net, int transposed, int cin, int cout, int k, int stride, int pad) {
+    int ws[4] = {transposed ? cin : cout, transposed ? cout : cin, k, k};
+    Layer *l = &s->l[s->n++];
+    *l = (Layer){transposed ? L_CONVT : L_CONV, param(net, 4, ws, 0.02f), NULL, NULL, NULL, stride, pad};
+}
+static void add_bn(Seq *s, Net *net, int c) {
+    Layer *l = &s->l[s->n++];
+    Tensor *g = param(net, 1, &c, 0.02f);
+    for (int i = 0; i < c; i++) g->data[i] += 1.0f;
+    Tensor *b = param(net, 1, &c, 0.0f);
+    Tensor *rm = t_persistent("bench.rm", 1, &c), *rv = t_persistent("bench.rv", 1, &c);
+    t_fill_(rv, 1.0f);
+    *l = (Layer){L_BN, g, b, rm, rv, 0, 0};
+}
+static void add_act(Seq *s, Kind k) { s->l[s->n++] = (Layer){k, 0, 0, 0, 0, 0, 0}; }
+
+static Tensor *forward(Seq *s, Tensor *x) {
+    for (int i = 0; i < s->n; i++) {
+        Layer *l = &s->l[i];
+        switch (l->kind) {
+        case L_LINEAR: x = t_linear(x, l->w, l->b); break;
+        case L_CONV: x = t_conv2d(x, l->w, NULL, l->stride, l->pad); break;
+        case L_CONVT: x = t_conv_transpose2d(x, l->w, NULL, l->stride, l->pad, 0); break;
+        case L_BN: x = t_batch_norm2d(x, l->w, l->b, l->rm, l->rv, 1, 0.1f, 1e-5f); break;
+        case L_LRELU: x = t_leaky_relu(x, 0.2f); break;
+        case L_RELU: x = t_relu(x); break;
+        case L_TANH: x = t_tanh(x); break;
+        case L_FLATTEN: x = t_flatten(x); break;
+        }
+    }
+    return x;
+}
+
+// --- the workloads ----------------------------------------------------------------
+typedef struct {
+    const char *name;
+    int conv, size, channels, batch, wgangp;
+} Workload;
+
+static const Workload workloads[] = {
+    {"mlp_b64", 0, 28, 1, 64, 0},
+    {"dcgan32_mnist_b128", 1, 32, 1, 128, 0},
+    {"dcgan64_rgb_b128", 1, 64, 3, 128, 0},
+    {"wgangp32_mnist_b64", 1, 32, 1, 64, 1},
+};
+
+static void build(const Workload *w, Seq *G, Net *gn, Seq *D, Net *dn) {
+    memset(G, 0, sizeof *G);
+    memset(D, 0, sizeof *D);
+    if (!w->conv) {
+        int g[5] = {100, 256, 512, 1024, 784};
+        for (int i = 0; i < 4; i++) {
+            add_linear(G, gn, g[i], g[i + 1]);
+            add_act(G, i < 3 ? L_LRELU : L_TANH);
+        }
+        int d[4] = {784, 512, 256, 1};
+        for (int i = 0; i < 3; i++) {
+            add_linear(D, dn, d[i], d[i + 1]);
+            if (i < 2) add_act(D, L_LRELU);
+        }
+        return;
+    }
+    int bn_in_d = !w->wgangp, nc = w->channels;
+    int levels = w->size == 32 ? 3 : 4;  // 32: 64-128-256, 64: 64-128-256-512
+    int top = 64 << (levels - 1);
+    // Generator: ConvT(100, top, 4,1,0) BN ReLU, then halve channels, double size.
+    add_conv(G, gn, 1, 100, top, 4, 1, 0);
+    add_bn(G, gn, top);
+    add_act(G, L_RELU);
+    for (int c = top; c > 64; c /= 2) {
+        add_conv(G, gn, 1, c, c / 2, 4, 2, 1);
+        add_bn(G, gn, c / 2);
+        add_act(G, L_RELU);
+    }
+    add_conv(G, gn, 1, 64, nc, 4, 2, 1);
+    add_act(G, L_TANH);
+    // Discriminator: mirror.
+    add_conv(D, dn, 0, nc, 64, 4, 2, 1);
+    add_act(D, L_LRELU);
+    for (int c = 64; c < top; c *= 2) {
+        add_conv(D, dn, 0, c, c * 2, 4, 2, 1);
+        if (bn_in_d) add_bn(D, dn, c * 2);
+        add_act(D, L_LRELU);
+    }
+    add_conv(D, dn, 0, top, 1, 4, 1, 0);
+    add_act(D, L_FLATTEN);
+}
+
+typedef struct {
+    const Workload *w;
+    Seq G, D;
+    Net gn, dn;
+    Tensor *real;  // persistent: one fixed "real" batch, N(0,1) clamped to [-1,1]
+    int zshape[4], zdims;
+} Bench;
+
+static Tensor *noise(Bench *b) {
+    Tensor *z = t_empty_shape(b->zdims, b->zshape);
+    fill_normal(z, 1.0f);
+    return z;
+}
+
+static void d_step(Bench *b) {
+    int B = b->w->batch;
+    int prev = t_set_grad_enabled(0);
+    Tensor *fake = forward(&b->G, noise(b));  // G in training mode, no graph: like .detach()
+    t_set_grad_enabled(prev);
+    Tensor *loss;
+    if (b->w->wgangp) {
+        int es[4] = {B, 1, 1, 1};
+        Tensor *eps = t_empty_shape(4, es);
+        for (int i = 0; i < B; i++) eps->data[i] = (float)uniform01();
+        Tensor *xh = t_add(t_mul(eps, b->real), t_mul(t_add_scalar(t_neg(eps), 1.0f), fake));
+        xh = t_detach(xh);
+        xh->requires_grad = 1;
+        Tensor *out = t_sum(forward(&b->D, xh)), *g;
+        t_grad(&out, NULL, 1, &xh, 1, 1, &g);
+        Tensor *norm = t_sqrt(t_sum_dim(t_pow(t_flatten(g), 2.0f), 1, 0));
+        Tensor *gp = t_mean(t_pow(t_add_scalar(norm, -1.0f), 2.0f));
+        loss = t_add(t_sub(t_mean(forward(&b->D, fake)), t_mean(forward(&b->D, b->real))), t_mul_scalar(gp, 10.0f));
+    } else {
+        Tensor *lr = forward(&b->D, b->real), *lf = forward(&b->D, fake);
+        loss = t_add(t_bce_with_logits(lr, t_ones_like(lr)), t_bce_with_logits(lf, t_zeros_like(lf)));
+    }
+    zero_grad(&b->dn);
+    t_backward(loss);
+    adam(&b->dn);
+}
+
+static void g_step(Bench *b) {
+    Tensor *out = forward(&b->D, forward(&b->G, noise(b)));
+    Tensor *loss = b->w->wgangp ? t_neg(t_mean(out)) : t_bce_with_logits(out, t_ones_like(out));
+    zero_grad(&b->gn);
+    t_backward(loss);
+    adam(&b->gn);
+}
+
+static size_t arena_peak;  // the most step memory one iteration used
+
+static void iteration(Bench *b) {
+    t_arena_reset();
+    for (int i = 0; i < (b->w->wgangp ? 5 : 1); i++) d_step(b);
+    g_step(b);
+    if (t_arena_used() > arena_peak) arena_peak = t_arena_used();
+}
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int main(int argc, char **argv) {
+    const char *only = "";
+    int iters = 5, warmup = -1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+        else if (!strcmp(argv[i], "--iters") && i + 1 < argc) iters = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) warmup = atoi(argv[++i]);
+#ifdef _OPENMP
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) omp_set_num_threads(atoi(argv[++i]));
+#endif
+        else {
+            fprintf(stderr, "error: unknown argument %s\nHINT: bench_gan [--only NAME] [--iters N] [--warmup N] [--threads N]\n", argv[i]);
+            return 2;
+        }
+    }
+    if (iters < 1) iters = 1;
+    for (size_t k = 0; k < sizeof workloads / sizeof *workloads; k++) {
+        const Workload *w = &workloads[k];
+        if (*only && !strstr(w->name, only)) continue;
+        static Bench b;
+        memset(&b, 0, sizeof b);
+        b.w = w;
+        b.gn = (Net){.lr = w->wgangp ? 1e-4f : 2e-4f, .b1 = w->wgangp ? 0.0f : 0.5f, .b2 = w->wgangp ? 0.9f : 0.999f};
+        b.dn = b.gn;
+        build(w, &b.G, &b.gn, &b.D, &b.dn);
+        int rs[4] = {w->batch, w->channels, w->size, w->size}, rflat[2] = {w->batch, 784};
+        b.real = w->conv ? t_persistent("bench.real", 4, rs) : t_persistent("bench.real", 2, rflat);
+        fill_normal(b.real, 1.0f);
+        for (long i = 0; i < b.real->numel; i++) b.real->data[i] = fmaxf(-1.0f, fminf(1.0f, b.real->data[i]));
+        b.zdims = w->conv ? 4 : 2;
+        b.zshape[0] = w->batch;
+        b.zshape[1] = 100;
+        b.zshape[2] = b.zshape[3] = 1;
+        size_t persistent_before = t_persistent_used();
+        arena_peak = 0;
+        int warm = warmup >= 0 ? warmup : (strstr(w->name, "64_") ? 3 : 10);
+        for (int i = 0; i < warm; i++) iteration(&b);
+        double t0 = now();
+        for (int i = 0; i < iters; i++) iteration(&b);
+        double ms = (now() - t0) * 1e3 / iters;
+        // step arena high-water mark + this workload's parameters, grads and Adam state
+        double peak = (arena_peak + t_persistent_used() - persistent_before) / 1048576.0;
+        printf("bench %s cpu %.2f ms/iter %.1f img/s  (peak %.0f MiB, %d iters)\n", w->name, ms, w->batch * 1e3 / ms,
+               peak, iters);
+        fflush(stdout);
+    }
+    return 0;
+}
