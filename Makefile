@@ -1,7 +1,7 @@
 # ganbook: one entry point.
 #   make chapter1 && ./chapter1     build and run a chapter
 #   make test                       the whole unit-test suite (solutions)
-#   make grade [SRC=exercises]      grade the exercises: Score x/y
+#   make grade [SRC=exercises] [ONLY=0.3]  grade the exercises: Score x/y
 #   make bench                      speed against the yardsticks
 #   make data                       fetch MNIST / Fashion-MNIST
 #   make plots                      re-render every run's plots
@@ -95,11 +95,17 @@ cuda-note:
 lib: $(LIB)
 
 # --- chapters ----------------------------------------------------------------------
+# Each chapter is linked in the build dir of its variant (SRC, DEBUG) and
+# copied to the root every time, so switching SRC=exercises/solutions always
+# gives ./chapterN built from the copy asked for.
 define chapter_rule
-chapter$(call chapter_num,$(1)): $(1)main.c $(LIB) | cuda-note
-	$$(CC) $$(CFLAGS) -MMD -MP -MF $(BUILD)/chapter$(call chapter_num,$(1)).d $(1)main.c $(LIB) $$(LDLIBS) -o $$@
+$(BUILD)/chapter$(call chapter_num,$(1)): $(1)main.c $(LIB)
+	$$(CC) $$(CFLAGS) -MMD -MP $(1)main.c $(LIB) $$(LDLIBS) -o $$@
 -include $(BUILD)/chapter$(call chapter_num,$(1)).d
+chapter$(call chapter_num,$(1)): $(BUILD)/chapter$(call chapter_num,$(1)) | cuda-note
+	@cp $$< $$@
 endef
+.PHONY: $(CHAPTERS)
 $(foreach d,$(CHAPTER_DIRS),$(eval $(call chapter_rule,$(d))))
 
 # --- tests: tests/test_*.c, each its own program --------------------------------
@@ -124,7 +130,7 @@ grade:
 	@$(MAKE) --no-print-directory -s SRC=$(GRADE_SRC) run-grader
 
 run-grader: $(BUILD)/grader
-	@$(BUILD)/grader
+	@$(BUILD)/grader $(ONLY)
 
 $(BUILD)/grader: $(wildcard tests/grader/*.c) $(wildcard tests/grader/*.h) $(LIB)
 	@mkdir -p $(dir $@)

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# make_stubs.sh: regenerate exercises/ from solutions/ mechanically, so the two
+# never drift apart.
+#
+#   bash tests/grader/make_stubs.sh            writes exercises/*.c
+#   bash tests/grader/make_stubs.sh DIR        writes DIR/*.c instead (the check
+#                                              in tests/test_grader.sh uses a temp dir)
+#
+# Each solutions/X.c becomes exercises/X.c, identical except for:
+#   - three header lines saying it is the student's copy;
+#   - the code between `// BEGIN EXERCISE n.m` and `// END EXERCISE n.m` is
+#     replaced (markers kept) by a `// TODO n.m:` comment saying what to write
+#     (from the HINTS table below, else a generic line), the reference length
+#     (from a "Reference: ..." phrase in the spec comment above the function),
+#     `(void)param;` for each parameter (no -Wunused-parameter warnings) and
+#     exercise_not_implemented("n.m", "exercises/X.c", "<function>"), which
+#     prints the exercise and exits with status 3.
+# A solutions file without markers is copied as it is.
+#
+# Rules for solution files (the script stops with a message otherwise):
+# markers are alone on their line, BEGIN and END numbers match, blocks do not
+# nest, each number appears once over all files, and a block sits inside a
+# function body (normally it is the whole body). The file must include
+# "exercises.h". Code after a block must compile when the block is replaced by
+# the stub call (noreturn): tests/test_grader.sh builds the stubs -Wall -Wextra.
+#
+# Adding an exercise: put the markers in solutions/X.c, add a line to HINTS,
+# run this script, commit both copies.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+out=${1:-$root/exercises}
+mkdir -p "$out"
+
+# What the TODO says, per exercise: "number<TAB>line"; several lines per
+# number are printed in order.
+HINTS=$(cat <<'EOF'
+0.1	for each i in [0, n): y[i] = x[i] if x[i] > 0, else slope * x[i].
+0.2	for each i in [0, n): d[i] = 1 if x[i] > 0, else slope (x[i] == 0 gives slope).
+0.3	return the mean over i in [0, n) of max(x,0) - x*y + log(1 + exp(-|x|)),
+0.3	summed in a double (fmax, fabs, exp, log1p from math.h). Never exp(+big).
+0.4	bc1 = 1 - beta1^t, bc2 = 1 - beta2^t; then for each i in [0, n):
+0.4	gi = g[i] + weight_decay * p[i]; update m[i] and v[i] in place;
+0.4	p[i] -= lr * (m[i] / bc1) / (sqrt(v[i] / bc2) + eps).
+0.5	with library ops only (t_matmul and its transpose flags, t_sum_dim), fill
+0.5	each non-NULL pointer: *gx = gy W, *gw = gy^T x, *gb = gy summed over dim 0.
+EOF
+)
+
+hints_file=$(mktemp)
+trap 'rm -f "$hints_file"' EXIT
+printf '%s\n' "$HINTS" >"$hints_file"
+
+shopt -s nullglob
+sources=("$root"/solutions/*.c)
+if [ ${#sources[@]} -eq 0 ]; then
+    echo "make_stubs: no solutions/*.c found under $root" >&2
+    exit 1
+fi
+
+seen_numbers=""
+for src in "${sources[@]}"; do
+    base=$(basename "$src")
+    tmp="$out/.$base.tmp"
+    rc=0
+    awk -v FILE="exercises/$base" -v SRC="solutions/$base" -v SEEN="$seen_numbers" '
+        function fail(msg) { printf "make_stubs: %s:%d: %s\n", SRC, FNR, msg > "/dev/stderr"; bad = 1; exit 1 }
+        function strip_comment(s) { sub(/\/\/.*/, "", s); return s }
+        function count(s, ch,   n, i) { n = 0; for (i = 1; i <= length(s); i++) if (substr(s, i, 1) == ch) n++; return n }
+        function trim(s) { gsub(/^[ \t]+|[ \t]+$/, "", s); return s }
+        # Parameter names and the function name of a definition "type name(params) {".
+        function parse_sig(s,   op, cl, params, parts, k, p, name) {
+            gsub(/[ \t\n]+/, " ", s)
+            op = index(s, "(")
+            if (op == 0) return 0
+            fname = substr(s, 1, op - 1)
+            fname = trim(fname)
+            if (match(fname, /[A-Za-z_][A-Za-z_0-9]*$/)) fname = substr(fname, RSTART, RLENGTH); else fname = ""
+            cl = 0
+            for (k = length(s); k > op; k--) if (substr(s, k, 1) == ")") { cl = k; break }
+            params = substr(s, op + 1, cl - op - 1)
+            nparams = 0
+            if (trim(params) == "" || trim(params) == "void") return 1
+            split(params, parts, ",")
+            for (k = 1; k in parts; k++) {
+                p = trim(parts[k])
+                gsub(/\[[^]]*\]/, "", p)
+                p = trim(p)
+                if (match(p, /[A-Za-z_][A-Za-z_0-9]*$/)) { nparams++; pname[nparams] = substr(p, RSTART, RLENGTH) }
+            }
+            return 1
+        }
+        BEGIN { nseen = split(SEEN, seenlist, " "); for (k = 1; k <= nseen; k++) used[seenlist[k]] = 1 }
+        FILENAME == ARGV[1] { n = $1; sub(/^[^\t]*\t/, ""); hint[n] = (nh_[n]++ ? hint[n] "\n" : "") $0; next }
+        FNR == 1 {
+            has_markers = 0
+            print "// " FILE ": your copy (made from solutions/ by tests/grader/make_stubs.sh)."
+            print "// Write each exercise between its BEGIN/END EXERCISE markers, in place of"
+            print "// the TODO and the exercise_not_implemented call; then run `make grade`."
+        }
+        {
+            line = $0
+            if (line ~ /^[ \t]*\/\/ *BEGIN EXERCISE/) {
+                if (inblock) fail("BEGIN EXERCISE inside exercise " num)
+                if (depth < 1) fail("BEGIN EXERCISE outside a function body")
+                num = line; sub(/^[ \t]*\/\/ *BEGIN EXERCISE[ \t]*/, "", num); num = trim(num)
+                if (num !~ /^[0-9]+\.[0-9]+$/) fail("exercise number \"" num "\" is not N.M")
+                if (num in used) fail("exercise " num " appears twice")
+                used[num] = 1; found = found " " num
+                indent = line; sub(/[^ \t].*$/, "", indent)
+                if (!parse_sig(sig)) fail("cannot read the function signature before BEGIN EXERCISE " num)
+                if (fname == "") fail("cannot read the function name before BEGIN EXERCISE " num)
+                print line
+                has_markers = 1
+                inblock = 1
+                next
+            }
+            if (line ~ /^[ \t]*\/\/ *END EXERCISE/) {
+                end = line; sub(/^[ \t]*\/\/ *END EXERCISE[ \t]*/, "", end); end = trim(end)
+                if (!inblock) fail("END EXERCISE " end " without BEGIN")
+                if (end != num) fail("END EXERCISE " end " closes BEGIN EXERCISE " num)
+                nh = (num in hint) ? split(hint[num], hl, "\n") : 0
+                if (nh == 0) { nh = 1; hl[1] = "write " fname " as the comment above it says." }
+                for (k = 1; k <= nh; k++) print indent "// " (k == 1 ? "TODO " num ": " : "    ") hl[k]
+                refnote = (ref != "") ? ref ". " : ""
+                print indent "// " refnote "Replace the TODO and the lines below with your code."
+                casts = ""
+                for (k = 1; k <= nparams; k++) {
+                    if (casts != "" && length(indent casts " (void)" pname[k] ";") > 100) {
+                        print indent casts
+                        casts = ""
+                    }
+                    casts = casts (casts != "" ? " " : "") "(void)" pname[k] ";"
+                }
+                if (casts != "") print indent casts
+                print indent "exercise_not_implemented(\"" num "\", \"" FILE "\", \"" fname "\");"
+                print line
+                inblock = 0
+                next
+            }
+            if (inblock) next
+            print line
+            code = strip_comment(line)
+            if (depth == 0) {
+                # comments, blank and preprocessor lines end a signature; the
+                # spec comment above a function may give "Reference: K lines"
+                if (line ~ /^[ \t]*(\/\/|#|$)/ || line ~ /^[ \t]*\/?\*/) {
+                    sig = ""
+                    if (match(line, /Reference: [^.]*/)) ref = substr(line, RSTART, RLENGTH)
+                    else if (line ~ /^[ \t]*$/) ref = ""
+                }
+                else sig = sig " " code
+            }
+            depth += count(code, "{") - count(code, "}")
+            if (depth == 0 && code ~ /}/) { sig = ""; ref = "" }
+        }
+        END {
+            if (bad) exit 1
+            if (inblock) { printf "make_stubs: %s: BEGIN EXERCISE %s has no END\n", SRC, num > "/dev/stderr"; exit 1 }
+            if (!has_markers) exit 4
+            print found > "/dev/stderr"
+        }
+    ' "$hints_file" "$src" >"$tmp" 2>"$tmp.err" || rc=$?
+    if [ $rc -ne 0 ]; then
+        if [ $rc -eq 4 ]; then
+            cp "$src" "$out/$base"   # no exercises in this file: the same code
+            rm -f "$tmp" "$tmp.err"
+            continue
+        fi
+        cat "$tmp.err" >&2
+        rm -f "$tmp" "$tmp.err"
+        exit 1
+    fi
+    seen_numbers="$seen_numbers $(cat "$tmp.err")"
+    rm -f "$tmp.err"
+    mv "$tmp" "$out/$base"
+done
+
+# Files that no longer have a solution.
+for f in "$out"/*.c; do
+    if [ ! -f "$root/solutions/$(basename "$f")" ]; then
+        echo "make_stubs: removing $f (no solutions/$(basename "$f"))" >&2
+        rm -f "$f"
+    fi
+done
