@@ -73,13 +73,20 @@ size_t t_arena_capacity(void) { return arena_reserved; }
 
 static size_t persistent_bytes;
 
+// Every block is chained into a list headed by a global, so the store stays
+// reachable until exit: a leak checker (DEBUG=1) sees memory in use, not lost.
+typedef struct PersistentBlock { struct PersistentBlock *next; } PersistentBlock;
+static PersistentBlock *persistent_blocks;
+
 void *t_persistent_alloc(size_t bytes) {
     bytes = (bytes + ALIGN - 1) & ~(size_t)(ALIGN - 1);
-    void *p = aligned_alloc(ALIGN, bytes ? bytes : ALIGN);
+    char *p = aligned_alloc(ALIGN, ALIGN + (bytes ? bytes : ALIGN));  // an ALIGN-byte header keeps the data aligned
     if (!p) t_fatal("out of memory (%zu bytes for parameters/state)", bytes);
-    memset(p, 0, bytes);
+    memset(p + ALIGN, 0, bytes);
+    ((PersistentBlock *)p)->next = persistent_blocks;
+    persistent_blocks = (PersistentBlock *)p;
     persistent_bytes += bytes;
-    return p;
+    return p + ALIGN;
 }
 
 size_t t_persistent_used(void) { return persistent_bytes; }

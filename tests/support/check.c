@@ -262,6 +262,13 @@ Fixture *fixture_load(const char *path) {
     return fx;
 }
 
+void fixture_free(Fixture *fx) {
+    if (!fx) return;
+    for (int k = 0; k < fx->count; k++) free(fx->t[k].data);
+    free(fx->t);
+    free(fx);
+}
+
 int fixture_has(Fixture *fx, const char *name) {
     for (int k = 0; k < fx->count; k++)
         if (strcmp(fx->t[k].name, name) == 0) return 1;

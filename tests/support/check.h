@@ -45,5 +45,6 @@ typedef struct Fixture Fixture;
 Fixture *fixture_load(const char *path);  // exits with a HINT when missing/corrupt
 Tensor *fixture_get(Fixture *fx, const char *name);  // arena copy; fatal if absent
 int fixture_has(Fixture *fx, const char *name);
+void fixture_free(Fixture *fx);
 
 #endif
