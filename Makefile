@@ -103,7 +103,7 @@ $(BUILD)/chapter$(call chapter_num,$(1)): $(1)main.c $(LIB)
 	$$(CC) $$(CFLAGS) -MMD -MP $(1)main.c $(LIB) $$(LDLIBS) -o $$@
 -include $(BUILD)/chapter$(call chapter_num,$(1)).d
 chapter$(call chapter_num,$(1)): $(BUILD)/chapter$(call chapter_num,$(1)) | cuda-note
-	@cp $$< $$@
+	@cp $$< $$@.tmp && mv -f $$@.tmp $$@
 endef
 .PHONY: $(CHAPTERS)
 $(foreach d,$(CHAPTER_DIRS),$(eval $(call chapter_rule,$(d))))

@@ -2,14 +2,20 @@
 // chunks; each chunk is: u32 length, 4-byte type, data, u32 CRC-32 of type +
 // data (all integers big-endian). We write three chunks:
 //   IHDR  width, height, bit depth 8, colour type (0 gray, 2 RGB), 0, 0, 0
-//   IDAT  a zlib stream of the "filtered" image: each row prefixed by its
-//         filter byte (0 = none), i.e. height * (1 + width * channels) bytes
+//   IDAT  a zlib stream (deflate.c) of the "filtered" image: each row
+//         prefixed by its filter byte, height * (1 + width * channels) bytes
 //   IEND  empty
-// The zlib stream: 2-byte header (0x78 0x01), deflate blocks, Adler-32 of
-// the uncompressed bytes (big-endian). We use stored blocks only: per block
-// one byte BFINAL|BTYPE=00, then LEN and ~LEN (little-endian u16), then LEN
-// raw bytes (at most 65535).
+// Filters make rows easier to compress: each byte x is replaced by x minus a
+// prediction from its left neighbour a, the byte above b and the one above
+// left c (0 outside the image; neighbours are a pixel apart, `channels`
+// bytes): 0 none, 1 Sub (a), 2 Up (b), 3 Average (floor((a + b) / 2)),
+// 4 Paeth (whichever of a, b, c is closest to a + b - c). All arithmetic is
+// mod 256. Per row we keep the filter whose output has the smallest sum of
+// |byte read as a signed char|, the heuristic libpng uses: small numbers mean
+// a good prediction and compress well.
 #include "png.h"
+
+#include "deflate.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -39,16 +45,6 @@ static uint32_t crc32_update(uint32_t crc, const unsigned char *p, size_t n) {
     return ~crc;
 }
 
-// Adler-32: two sums mod 65521 (the largest prime below 2^16).
-static uint32_t adler32(const unsigned char *p, size_t n) {
-    uint32_t a = 1, b = 0;
-    for (size_t i = 0; i < n; i++) {
-        a = (a + p[i]) % 65521u;
-        b = (b + a) % 65521u;
-    }
-    return (b << 16) | a;
-}
-
 static void put_u32be(unsigned char *p, uint32_t v) {
     p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16), p[2] = (unsigned char)(v >> 8),
     p[3] = (unsigned char)v;
@@ -64,36 +60,47 @@ static int write_chunk(FILE *f, const char *type, const unsigned char *data, siz
     return fwrite(head, 1, 8, f) == 8 && (n == 0 || fwrite(data, 1, n, f) == n) && fwrite(tail, 1, 4, f) == 4;
 }
 
+static int paeth(int a, int b, int c) {
+    int p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
+    return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+}
+
+// Filters row `cur` (n bytes; `up` is the row above, NULL for the first) with
+// filter type t into out.
+static void filter_row(int t, const unsigned char *cur, const unsigned char *up, size_t n, int bpp,
+                       unsigned char *out) {
+    for (size_t x = 0; x < n; x++) {
+        int a = x >= (size_t)bpp ? cur[x - bpp] : 0, b = up ? up[x] : 0;
+        int c = up && x >= (size_t)bpp ? up[x - bpp] : 0;
+        int pred = t == 0 ? 0 : t == 1 ? a : t == 2 ? b : t == 3 ? (a + b) / 2 : paeth(a, b, c);
+        out[x] = (unsigned char)(cur[x] - pred);
+    }
+}
+
 int png_write(const char *path, const unsigned char *pixels, int width, int height, int channels) {
     if (width <= 0 || height <= 0 || (channels != 1 && channels != 3))
         return fail(path, "bad image size or channel count", "png_write takes width, height > 0 and 1 or 3 channels");
-    size_t row = 1 + (size_t)width * channels, raw_n = row * height;
-    size_t n_blocks = raw_n / 65535 + 1;
-    size_t z_n = 2 + raw_n + 5 * n_blocks + 4;
-    unsigned char *raw = malloc(raw_n), *z = malloc(z_n);
-    if (!raw || !z) {
-        free(raw), free(z);
+    size_t n = (size_t)width * channels, row = 1 + n, raw_n = row * height;
+    unsigned char *raw = malloc(raw_n), *trial = malloc(n);
+    if (!raw || !trial) {
+        free(raw), free(trial);
         return fail(path, "out of memory", "write a smaller grid");
     }
-    // Filter byte 0 (none) then the row's pixels.
     for (int y = 0; y < height; y++) {
-        raw[y * row] = 0;
-        memcpy(raw + y * row + 1, pixels + (size_t)y * width * channels, row - 1);
+        const unsigned char *cur = pixels + (size_t)y * n, *up = y ? cur - n : NULL;
+        unsigned char *dst = raw + (size_t)y * row;
+        unsigned long best = (unsigned long)-1;
+        for (int t = 0; t < 5; t++) {
+            filter_row(t, cur, up, n, channels, trial);
+            unsigned long sum = 0;
+            for (size_t x = 0; x < n; x++) sum += trial[x] < 128 ? trial[x] : 256u - trial[x];
+            if (sum < best) best = sum, dst[0] = (unsigned char)t, memcpy(dst + 1, trial, n);
+        }
     }
-    // zlib: header 0x78 0x01 (deflate, 32K window, no dictionary, check bits ok).
     size_t k = 0;
-    z[k++] = 0x78, z[k++] = 0x01;
-    size_t done = 0;
-    do {
-        size_t len = raw_n - done > 65535 ? 65535 : raw_n - done;
-        z[k++] = (done + len == raw_n) ? 1 : 0;  // BFINAL on the last block, BTYPE 00
-        z[k++] = (unsigned char)(len & 0xFF), z[k++] = (unsigned char)(len >> 8);
-        z[k++] = (unsigned char)(~len & 0xFF), z[k++] = (unsigned char)((~len >> 8) & 0xFF);
-        memcpy(z + k, raw + done, len);
-        k += len, done += len;
-    } while (done < raw_n);
-    put_u32be(z + k, adler32(raw, raw_n));
-    k += 4;
+    unsigned char *z = zlib_compress(raw, raw_n, &k);
+    free(raw), free(trial);
+    if (!z) return fail(path, "out of memory", "write a smaller grid");
 
     unsigned char ihdr[13];
     put_u32be(ihdr, (uint32_t)width);
@@ -112,7 +119,7 @@ int png_write(const char *path, const unsigned char *pixels, int width, int heig
         ok = ok && rename(tmp, path) == 0;
         if (!ok) remove(tmp);
     }
-    free(raw), free(z);
+    free(z);
     return ok ? 0 : fail(path, "cannot create or write the file", "check that the run directory exists and the disk is not full");
 }
 

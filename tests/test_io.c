@@ -1,12 +1,14 @@
-// test_io.c: what a run writes and how it is driven: the PNG writer (decoded
-// here by an independent reader: chunk CRCs, a stored-block inflate, Adler-32,
-// pixel bytes), the flag parser (good flags in-process, bad flags in a child
+// test_io.c: what a run writes and how it is driven: the PNG writer and its
+// deflate compressor (decoded here by an independent reader: chunk CRCs, an
+// inflate for stored, fixed and dynamic Huffman blocks, Adler-32, the five
+// row filters; every pixel must come back exactly), the flag parser (good flags in-process, bad flags in a child
 // process: exit code 2 and an error + HINT message), the run directory,
 // loss.dat, metrics.txt, final samples, the progress line and the gnuplot
 // scripts. Temp files go under tests/tmp/.
 #include "check.h"
 #include "cli.h"
 #include "data.h"
+#include "deflate.h"
 #include "png.h"
 #include "runlog.h"
 
@@ -75,7 +77,7 @@ static int count_lines(const char *s) {
 }
 
 // ---------------------------------------------------------------------------
-// An independent PNG reader, enough for what png.c writes.
+// Checksums, computed the slow way (not png.c's tables)
 
 static unsigned crc_bitwise(const unsigned char *p, size_t n) {
     unsigned c = 0xFFFFFFFFu;
@@ -96,13 +98,169 @@ static unsigned be32(const unsigned char *p) {
     return (unsigned)p[0] << 24 | (unsigned)p[1] << 16 | (unsigned)p[2] << 8 | p[3];
 }
 
+// ---------------------------------------------------------------------------
+// An independent inflate, written from RFC 1951: stored blocks, fixed and
+// dynamic Huffman codes. Stricter than zlib in one way: a dynamic block's
+// codes must be complete (deflate.c always makes them so).
+
 typedef struct {
-    int ok, width, height, channels, chunks, crc_ok, blocks;
-    unsigned char *pixels;  // width * height * channels, filter bytes removed
+    const unsigned char *in;
+    size_t n, pos;
+    unsigned long bitbuf;  // bits not yet used, the next one lowest
+    int bitcnt, err;
+} Inflate;
+
+static int getbits(Inflate *s, int need) {
+    unsigned long v = s->bitbuf;
+    while (s->bitcnt < need) {
+        if (s->pos >= s->n) {
+            s->err = 1;
+            return 0;
+        }
+        v |= (unsigned long)s->in[s->pos++] << s->bitcnt;
+        s->bitcnt += 8;
+    }
+    s->bitbuf = v >> need;
+    s->bitcnt -= need;
+    return (int)(v & ((1UL << need) - 1));
+}
+
+// A canonical Huffman code: how many codes of each length, and the symbols
+// in code order (by length, then symbol).
+typedef struct {
+    int count[16], symbol[288];
+} Huff;
+
+// Returns 0 for a complete code, > 0 for an incomplete one, < 0 for an
+// over-subscribed one (not a prefix code at all).
+static int huff_build(Huff *h, const unsigned char *len, int n) {
+    int offs[16], left = 1;
+    memset(h->count, 0, sizeof h->count);
+    for (int s = 0; s < n; s++) h->count[len[s]]++;
+    for (int l = 1; l < 16; l++)
+        if ((left = 2 * left - h->count[l]) < 0) return -1;
+    offs[1] = 0;
+    for (int l = 1; l < 15; l++) offs[l + 1] = offs[l] + h->count[l];
+    for (int s = 0; s < n; s++)
+        if (len[s]) h->symbol[offs[len[s]]++] = s;
+    return left;
+}
+
+// Codes of length l are consecutive numbers from `first`; read bits (most
+// significant first) until the code read so far is one of them.
+static int huff_decode(Inflate *s, const Huff *h) {
+    int code = 0, first = 0, index = 0;
+    for (int l = 1; l < 16 && !s->err; l++) {
+        code |= getbits(s, 1);
+        if (code >= first && code - first < h->count[l]) return h->symbol[index + code - first];
+        index += h->count[l];
+        first = (first + h->count[l]) << 1;
+        code <<= 1;
+    }
+    return -1;
+}
+
+static const short len_base[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
+                                   31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+static const short len_bits[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+static const unsigned short dist_base[30] = {1,   2,   3,   4,   5,   7,    9,    13,   17,   25,   33,   49,    65,    97,    129,
+                                             193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
+static const short dist_bits[30] = {0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+
+// Inflates the deflate blocks at s into out (at most cap bytes): the number
+// of bytes, or -1 for a malformed stream. *types gets 1 << BTYPE for every
+// block (1 stored, 2 fixed, 4 dynamic).
+static long inflate_blocks(Inflate *s, unsigned char *out, size_t cap, int *types) {
+    size_t got = 0;
+    for (int final = 0; !final;) {
+        final = getbits(s, 1);
+        int type = getbits(s, 2);
+        if (s->err || type == 3) return -1;
+        *types |= 1 << type;
+        if (type == 0) {  // stored: skip to a byte boundary, LEN, NLEN = ~LEN, LEN bytes
+            s->bitbuf = 0, s->bitcnt = 0;
+            if (s->pos + 4 > s->n) return -1;
+            const unsigned char *p = s->in + s->pos;
+            size_t len = p[0] | p[1] << 8, nlen = p[2] | p[3] << 8;
+            s->pos += 4;
+            if (len != (~nlen & 0xFFFF) || s->pos + len > s->n || got + len > cap) return -1;
+            memcpy(out + got, s->in + s->pos, len);
+            s->pos += len, got += len;
+            continue;
+        }
+        unsigned char lens[288 + 32];  // literal/length code lengths, then distance code lengths
+        int nlit = 288, ndist = 30;
+        if (type == 1) {
+            for (int i = 0; i < 288; i++) lens[i] = i < 144 ? 8 : i < 256 ? 9 : i < 280 ? 7 : 8;
+            for (int i = 0; i < 30; i++) lens[288 + i] = 5;
+        } else {
+            static const unsigned char order[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
+            nlit = getbits(s, 5) + 257, ndist = getbits(s, 5) + 1;
+            int ncl = getbits(s, 4) + 4;
+            unsigned char cl[19] = {0};
+            for (int i = 0; i < ncl; i++) cl[order[i]] = (unsigned char)getbits(s, 3);
+            Huff clh;
+            if (nlit > 286 || ndist > 30 || huff_build(&clh, cl, 19) != 0) return -1;
+            for (int i = 0; i < nlit + ndist;) {
+                int sym = huff_decode(s, &clh), rep = 1, v = sym;
+                if (sym < 0) return -1;
+                if (sym == 16) {
+                    if (i == 0) return -1;
+                    v = lens[i - 1], rep = 3 + getbits(s, 2);
+                } else if (sym > 16) {
+                    v = 0, rep = sym == 17 ? 3 + getbits(s, 3) : 11 + getbits(s, 7);
+                }
+                if (i + rep > nlit + ndist) return -1;
+                while (rep--) lens[i++] = (unsigned char)v;
+            }
+        }
+        Huff lit, dist;
+        int lc = huff_build(&lit, lens, nlit), dc = huff_build(&dist, lens + nlit, ndist);
+        if (lc < 0 || dc < 0 || (type == 2 && (lc || dc || !lens[256]))) return -1;
+        for (;;) {
+            int sym = huff_decode(s, &lit);
+            if (sym < 0 || sym > 285) return -1;
+            if (sym == 256) break;
+            if (sym < 256) {
+                if (got >= cap) return -1;
+                out[got++] = (unsigned char)sym;
+                continue;
+            }
+            size_t len = (size_t)(len_base[sym - 257] + getbits(s, len_bits[sym - 257]));
+            int ds = huff_decode(s, &dist);
+            if (ds < 0 || ds >= 30) return -1;
+            size_t d = dist_base[ds] + (size_t)getbits(s, dist_bits[ds]);
+            if (s->err || d > got || got + len > cap) return -1;
+            for (size_t k = 0; k < len; k++, got++) out[got] = out[got - d];
+        }
+    }
+    return s->err ? -1 : (long)got;
+}
+
+// A zlib stream: CMF/FLG header (deflate, no preset dictionary, check bits),
+// deflate blocks, Adler-32 of the output, nothing after it. Returns the
+// number of bytes inflated into out, or -1.
+static long zlib_inflate(const unsigned char *z, size_t zn, unsigned char *out, size_t cap, int *types) {
+    if (zn < 6 || (z[0] & 0x0F) != 8 || (z[0] >> 4) > 7 || ((z[0] << 8) | z[1]) % 31 != 0 || (z[1] & 0x20)) return -1;
+    Inflate s = {z, zn - 4, 2, 0, 0, 0};
+    long got = inflate_blocks(&s, out, cap, types);
+    if (got < 0 || s.pos != zn - 4 || be32(z + zn - 4) != adler_slow(out, (size_t)got)) return -1;
+    return got;
+}
+
+// ---------------------------------------------------------------------------
+// An independent PNG reader, enough for what png.c writes.
+
+typedef struct {
+    int ok, width, height, channels, chunks, crc_ok;
+    int block_types;   // 1 << BTYPE for each kind of deflate block seen
+    int filters;       // 1 << filter type for each kind of row filter seen
+    long idat_bytes;   // the size of the zlib stream
+    unsigned char *pixels;  // width * height * channels, unfiltered
 } Decoded;
 
-// Checks the signature, each chunk's CRC, the IHDR fields, inflates the
-// stored blocks of the zlib stream and checks its Adler-32 and filter bytes.
+// Checks the signature, each chunk's CRC and the IHDR fields, inflates the
+// zlib stream (checking its Adler-32) and undoes the row filters.
 static Decoded png_decode(const char *path) {
     Decoded d;
     memset(&d, 0, sizeof d);
@@ -135,27 +293,27 @@ static Decoded png_decode(const char *path) {
         pos += 12 + len;
     }
     free(f);
-    size_t row = 1 + (size_t)d.width * d.channels, raw_n = row * d.height;
+    d.idat_bytes = zn;
+    size_t w = (size_t)d.width * d.channels, row = 1 + w, raw_n = row * d.height;
     unsigned char *raw = malloc(raw_n + 1);
-    size_t got = 0;
-    int good = seen_end && d.channels && zn >= 6 && ((z[0] << 8) | z[1]) % 31 == 0 && (z[0] & 0x0F) == 8;
-    long zp = 2;
-    for (int final = 0; good && !final;) {
-        if (zp + 5 > zn) { good = 0; break; }
-        final = z[zp] & 1;
-        if ((z[zp] >> 1) & 3) { good = 0; break; }  // only stored blocks expected
-        unsigned len = z[zp + 1] | z[zp + 2] << 8, nlen = z[zp + 3] | z[zp + 4] << 8;
-        if ((len ^ 0xFFFF) != nlen || got + len > raw_n || zp + 5 + (long)len > zn) { good = 0; break; }
-        memcpy(raw + got, z + zp + 5, len);
-        got += len, zp += 5 + len;
-        d.blocks++;
-    }
-    good = good && got == raw_n && zp + 4 == zn && be32(z + zp) == adler_slow(raw, raw_n);
+    int good = seen_end && d.channels && zlib_inflate(z, (size_t)zn, raw, raw_n, &d.block_types) == (long)raw_n;
     if (good) {
         d.pixels = malloc(raw_n);
+        int bpp = d.channels;
         for (int y = 0; y < d.height; y++) {
-            if (raw[y * row] != 0) good = 0;  // filter type none
-            memcpy(d.pixels + (size_t)y * (row - 1), raw + y * row + 1, row - 1);
+            int t = raw[y * row];
+            const unsigned char *in = raw + y * row + 1, *up = y ? d.pixels + (y - 1) * w : NULL;
+            unsigned char *px = d.pixels + y * w;
+            if (t > 4) good = 0;
+            d.filters |= 1 << t;
+            for (size_t x = 0; x < w; x++) {
+                int a = x >= (size_t)bpp ? px[x - bpp] : 0, b = up ? up[x] : 0;
+                int c = up && x >= (size_t)bpp ? up[x - bpp] : 0, p = a + b - c;
+                int pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
+                int pred = t == 1 ? a : t == 2 ? b : t == 3 ? (a + b) >> 1
+                         : t == 4 ? (pa <= pb && pa <= pc ? a : pb <= pc ? b : c) : 0;
+                px[x] = (unsigned char)(in[x] + pred);
+            }
         }
     }
     d.ok = good;
@@ -170,7 +328,7 @@ static void test_png(void) {
     unsigned char gray[3 * 2] = {0, 50, 100, 150, 200, 255};
     check(png_write(TMP "/gray.png", gray, 3, 2, 1) == 0, "png_write gray returns 0");
     Decoded d = png_decode(TMP "/gray.png");
-    check(d.ok, "gray PNG: signature, zlib header, stored blocks, Adler-32, filter bytes");
+    check(d.ok, "gray PNG: signature, zlib header, deflate blocks, Adler-32, filter bytes");
     check(d.crc_ok, "gray PNG: every chunk's CRC-32 matches");
     check(d.chunks == 3, "gray PNG: IHDR, IDAT, IEND (%d chunks)", d.chunks);
     check(d.width == 3 && d.height == 2 && d.channels == 1, "gray PNG: IHDR 3x2, 8-bit gray (%dx%d, %d ch)",
@@ -179,20 +337,188 @@ static void test_png(void) {
     check(!exists(TMP "/gray.png.tmp"), "no .tmp file left behind");
     free(d.pixels);
 
-    // RGB, big enough for several stored blocks (300*300*3 + 300 > 65535).
+    // RGB, more than one 64 KiB stored block would hold (300*300*3 + 300 > 65535).
     int W = 300, H = 300;
     unsigned char *rgb = malloc((size_t)W * H * 3);
     for (int i = 0; i < W * H * 3; i++) rgb[i] = (unsigned char)(i * 7 + i / 1000);
     check(png_write(TMP "/rgb.png", rgb, W, H, 3) == 0, "png_write RGB returns 0");
     d = png_decode(TMP "/rgb.png");
     check(d.ok && d.crc_ok && d.channels == 3 && d.width == W && d.height == H, "RGB 300x300 PNG decodes");
-    check(d.blocks == 5, "RGB PNG uses 5 stored blocks of <= 65535 bytes (got %d)", d.blocks);
+    check(d.idat_bytes < (long)W * H * 3 / 4, "RGB PNG is compressed (IDAT %ld bytes for %d pixel bytes)",
+          d.idat_bytes, W * H * 3);
     check(d.ok && !memcmp(d.pixels, rgb, (size_t)W * H * 3), "RGB PNG: pixel bytes round-trip");
     free(d.pixels), free(rgb);
 
     check(png_write(TMP "/bad.png", gray, 0, 2, 1) == -1, "png_write rejects width 0");
     check(png_write(TMP "/bad.png", gray, 3, 2, 2) == -1, "png_write rejects 2 channels");
     check(png_write("tests/tmp/no/such/dir/x.png", gray, 3, 2, 1) == -1, "png_write into a missing directory fails cleanly");
+}
+
+// ---------------------------------------------------------------------------
+// Compression: every byte must come back, whatever the data
+
+static unsigned long long rng_state = 0x9E3779B97F4A7C15ull;
+
+static unsigned char rand_byte(void) {  // xorshift64*
+    rng_state ^= rng_state >> 12, rng_state ^= rng_state << 25, rng_state ^= rng_state >> 27;
+    return (unsigned char)((rng_state * 0x2545F4914F6CDD1Dull) >> 56);
+}
+
+// zlib_compress(src) inflated by the reader above gives src again, in at
+// most max_z bytes. Returns the block types seen (1 stored, 2 fixed, 4 dynamic).
+static int zlib_roundtrip(const char *what, const unsigned char *src, size_t n, size_t max_z) {
+    size_t zn = 0;
+    unsigned char *z = zlib_compress(src, n, &zn), *out = malloc(n + 1);
+    int types = 0;
+    long got = z ? zlib_inflate(z, zn, out, n, &types) : -1;
+    check(got == (long)n && !memcmp(out, src, n) && zn <= max_z,
+          "zlib_compress %s: %zu bytes -> %zu (at most %zu), inflates back (block types %d)", what, n, zn, max_z, types);
+    free(z), free(out);
+    return types;
+}
+
+static void test_deflate(void) {
+    size_t n = 200000;
+    unsigned char *buf = malloc(n);
+    zlib_roundtrip("empty input", buf, 0, 8);
+    buf[0] = 'x';
+    zlib_roundtrip("1 byte", buf, 1, 9);
+
+    memset(buf, 0xFF, n);  // 0xFF: the Adler-32 sums grow fastest
+    int t = zlib_roundtrip("200000 bytes 0xFF", buf, n, 300);
+    check(t == 4, "200000 equal bytes: dynamic Huffman blocks only (%d)", t);
+
+    for (size_t i = 0; i < n; i++) buf[i] = rand_byte();
+    t = zlib_roundtrip("200000 random bytes", buf, n, n + n / 1000 + 64);
+    check(t == 1, "random bytes: stored blocks only (%d)", t);
+    // The farthest a match may reach is 32768 bytes back: one there is
+    // found, one a byte farther is not (and must not be written).
+    memcpy(buf + 32768, buf, 1000);
+    zlib_roundtrip("32768 random bytes, then its first 1000 again", buf, 32768 + 1000, 32768 + 100);
+    memcpy(buf + 32769, buf, 1000);
+    zlib_roundtrip("32769 random bytes, then its first 1000 again", buf, 32769 + 1000, 33769 + 100);
+    // Noise and runs in turns: the block type changes along the stream.
+    for (size_t i = 0; i < n; i++) buf[i] = (i / 5000) % 2 ? (unsigned char)(i / 10000) : rand_byte();
+    zlib_roundtrip("5000 random bytes and 5000 equal bytes in turns", buf, n, n / 2 + 2000);
+    // Text: words drawn at random from a few.
+    static const char *words[] = {"generator ", "discriminator ", "loss ", "the ", "of ", "gradient ", "a ", "mode "};
+    size_t k = 0;
+    while (k < 50000) {
+        const char *w = words[rand_byte() % 8];
+        size_t len = strlen(w);
+        memcpy(buf + k, w, len), k += len;
+    }
+    t = zlib_roundtrip("50000 bytes of text", buf, k, k / 3);
+    check(t & 4, "text: dynamic Huffman blocks (%d)", t);
+    for (size_t i = 0; i < n; i++) buf[i] = (unsigned char)"abc"[i % 3];
+    zlib_roundtrip("abcabc...", buf, n, 300);
+    free(buf);
+}
+
+static int filters_seen, blocks_seen;  // over every roundtrip()
+
+// Writes pixels as a PNG and reads them back: every byte must be there.
+// Returns the decoded file for more checks (the caller frees its pixels).
+static Decoded roundtrip(const char *name, const unsigned char *px, int w, int h, int ch) {
+    char path[256];
+    snprintf(path, sizeof path, TMP "/rt_%s.png", name);
+    int rc = png_write(path, px, w, h, ch);
+    Decoded d = png_decode(path);
+    check(rc == 0 && d.ok && d.crc_ok && d.width == w && d.height == h && d.channels == ch &&
+              !memcmp(d.pixels, px, (size_t)w * h * ch),
+          "%s: %dx%d %s, every pixel comes back (IDAT %ld bytes for %ld; block types %d, filters %#x)", name, w, h,
+          ch == 1 ? "gray" : "RGB", d.idat_bytes, (long)(w * ch + 1) * h, d.block_types, d.filters);
+    filters_seen |= d.filters, blocks_seen |= d.block_types;
+    return d;
+}
+
+static unsigned char to_byte_test(float v) {  // the grid's mapping, [-1, 1] -> 0..255
+    return !(v > -1.0f) ? 0 : v >= 1.0f ? 255 : (unsigned char)lrintf((v + 1.0f) * 127.5f);
+}
+
+static void test_png_compress(void) {
+    unsigned char *px = malloc(1000 * 1000 * 3);
+    // Noise does not compress: stored blocks, next to nothing added.
+    for (int ch = 1; ch <= 3; ch += 2) {
+        int w = ch == 1 ? 300 : 257, h = ch == 1 ? 200 : 131;
+        long raw = (long)(w * ch + 1) * h;
+        for (long i = 0; i < (long)w * h * ch; i++) px[i] = rand_byte();
+        Decoded d = roundtrip(ch == 1 ? "noise_gray" : "noise_rgb", px, w, h, ch);
+        check(d.block_types == 1 && d.idat_bytes <= raw + raw / 1000 + 64,
+              "noise: stored blocks, IDAT %ld bytes for %ld (at most 0.1%% + 64 more)", d.idat_bytes, raw);
+        free(d.pixels);
+    }
+    // A constant image is next to nothing.
+    memset(px, 77, 640 * 480);
+    Decoded d = roundtrip("constant_gray", px, 640, 480, 1);
+    check(d.idat_bytes < 640 * 481 / 200 && !(d.block_types & 1), "constant gray: IDAT %ld bytes, under 0.5%%",
+          d.idat_bytes);
+    free(d.pixels);
+    for (int i = 0; i < 400 * 300; i++) px[3 * i] = 10, px[3 * i + 1] = 200, px[3 * i + 2] = 30;
+    d = roundtrip("constant_rgb", px, 400, 300, 3);
+    check(d.idat_bytes < 1201 * 300 / 200, "constant RGB: IDAT %ld bytes, under 0.5%%", d.idat_bytes);
+    free(d.pixels);
+    // Odd sizes, random pixels.
+    static const int sizes[][2] = {{1, 1}, {3, 7}, {1000, 1}, {1, 1000}, {2, 2}, {7, 3}};
+    for (int ch = 1; ch <= 3; ch += 2)
+        for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+            int w = sizes[s][0], h = sizes[s][1];
+            for (int i = 0; i < w * h * ch; i++) px[i] = rand_byte();
+            char name[64];
+            snprintf(name, sizeof name, "odd_%dx%d_%d", w, h, ch);
+            d = roundtrip(name, px, w, h, ch);
+            free(d.pixels);
+        }
+    px[0] = 0, px[1] = 255, px[2] = 128;
+    d = roundtrip("one_pixel_gray", px, 1, 1, 1), free(d.pixels);
+    d = roundtrip("one_pixel_rgb", px, 1, 1, 3), free(d.pixels);
+    // A smooth picture with a little noise.
+    for (int y = 0; y < 96; y++)
+        for (int x = 0; x < 128; x++)
+            for (int c = 0; c < 3; c++) {
+                int v = y < 32 ? x * 2 + c * 40 : y < 64 ? (x * x + y * y) / 64 + c * 10 : (x ^ y) + (rand_byte() & 7);
+                px[(y * 128 + x) * 3 + c] = (unsigned char)(v + (rand_byte() & 3));
+            }
+    d = roundtrip("smooth_rgb", px, 128, 96, 3);
+    free(d.pixels);
+    check(filters_seen == 0x1F, "the pictures above use all five filter types (%#x)", filters_seen);
+    check(blocks_seen == 7, "the pictures above use stored, fixed and dynamic blocks (%d)", blocks_seen);
+    free(px);
+
+    // A typical grid: 100 digit-like 28x28 images (soft-edged rings and bars,
+    // +1 on -1, like MNIST in [-1, 1]), 10 x 10 at scale 2.
+    float *img = malloc(sizeof(float) * 100 * 28 * 28);
+    for (int i = 0; i < 100; i++)
+        for (int y = 0; y < 28; y++)
+            for (int x = 0; x < 28; x++) {
+                float cx = 12.0f + i % 5, cy = 12.0f + i / 20, r = 4.0f + i % 7;
+                float e = fabsf(sqrtf((x - cx) * (x - cx) + (y - cy) * (y - cy)) - r);
+                if (i % 3 == 0) e = fminf(e, fabsf(x - cx - r));  // a stem, like a 9 or a 6
+                img[(i * 28 + y) * 28 + x] = e < 1.0f ? 1.0f : e < 2.0f ? 1.0f - 2.0f * (e - 1.0f) : -1.0f;
+            }
+    int w, h;
+    png_grid_size(100, 28, 28, 10, 10, 0, &w, &h);
+    unsigned char *want = malloc((size_t)w * h);
+    memset(want, 128, (size_t)w * h);
+    for (int i = 0; i < 100; i++)
+        for (int y = 0; y < 56; y++)
+            for (int x = 0; x < 56; x++)
+                want[(size_t)(2 + i / 10 * 58 + y) * w + 2 + i % 10 * 58 + x] = to_byte_test(img[(i * 28 + y / 2) * 28 + x / 2]);
+    check(png_write_grid(TMP "/grid_digits.png", img, 100, 1, 28, 28, 10, 10, 0) == 0 &&
+              png_write_grid(TMP "/grid_digits2.png", img, 100, 1, 28, 28, 10, 10, 0) == 0,
+          "digit grid written (twice)");
+    d = png_decode(TMP "/grid_digits.png");
+    long raw = (long)(w + 1) * h;
+    check(d.ok && d.crc_ok && d.width == w && d.height == h && !memcmp(d.pixels, want, (size_t)w * h),
+          "digit grid %dx%d: every pixel comes back", w, h);
+    check(d.idat_bytes < raw / 8 && (d.block_types & 4),
+          "digit grid: IDAT %ld bytes for %ld (under 1/8), dynamic Huffman blocks (block types %d, filters %#x)",
+          d.idat_bytes, raw, d.block_types, d.filters);
+    free(d.pixels);
+    unsigned char *f1 = NULL, *f2 = NULL;
+    long n1 = read_file(TMP "/grid_digits.png", &f1), n2 = read_file(TMP "/grid_digits2.png", &f2);
+    check(n1 > 0 && n1 == n2 && !memcmp(f1, f2, (size_t)n1), "the same grid twice gives the same bytes");
+    free(f1), free(f2), free(want), free(img);
 }
 
 static void test_grid(void) {
@@ -519,6 +845,8 @@ int main(void) {
     snprintf(root, sizeof root, "%s/plots/loss.gp", ganbook_root());
     check(exists(root), "ganbook_root() finds the repository (%s)", ganbook_root());
     test_png();
+    test_deflate();
+    test_png_compress();
     test_grid();
     test_scatter();
     test_cli_good();
