@@ -1,0 +1,37 @@
+// conv_cpu.h: the three convolution kernels on the CPU (pointers in, pointers
+// out, no graph). ops_conv.c checks shapes, allocates, records the graph and
+// calls these; every convolution-like op of the library is one of them:
+//
+//   forward         y  = conv(x, w)          y[n,oc,oh,ow] = sum_{c,kh,kw} x[n,c,ih,iw] w[oc,c,kh,kw]
+//   backward_data   gx = conv^T(gy, w)       (its adjoint in x; also conv_transpose2d's forward)
+//   backward_weight gw = conv_w^T(x, gy)     (its adjoint in w)
+//
+// with ih = oh*stride - pad + kh, iw = ow*stride - pad + kw, and x taken as 0
+// outside the image. All three are described by the geometry of the forward
+// convolution (ConvShape), whichever op calls them.
+#ifndef GANBOOK_CONV_CPU_H
+#define GANBOOK_CONV_CPU_H
+
+#include "ops.h"
+
+typedef struct {
+    int N, C, H, W;    // x (N,C,H,W)
+    int OC, KH, KW;    // w (OC,C,KH,KW)
+    int HO, WO;        // y (N,OC,HO,WO)
+    int stride, pad;
+} ConvShape;
+
+// algo: CONV_NAIVE (one loop nest per output element) or CONV_GEMM
+// (im2col/col2im around k_gemm). Outputs are overwritten, never accumulated.
+// Scratch comes from the step arena.
+
+// x (N,C,H,W), w (OC,C,KH,KW), b (OC) or NULL -> y (N,OC,HO,WO)
+void conv_cpu_forward(const ConvShape *s, ConvAlgo algo, const float *x, const float *w, const float *b, float *y);
+// gy (N,OC,HO,WO), w (OC,C,KH,KW), b (C) or NULL -> gx (N,C,H,W).
+// (The bias is conv_transpose2d's, added to every gx[n,c,:,:].)
+void conv_cpu_backward_data(const ConvShape *s, ConvAlgo algo, const float *gy, const float *w, const float *b,
+                            float *gx);
+// x (N,C,H,W), gy (N,OC,HO,WO) -> gw (OC,C,KH,KW), summed over the batch
+void conv_cpu_backward_weight(const ConvShape *s, ConvAlgo algo, const float *x, const float *gy, float *gw);
+
+#endif

@@ -1,0 +1,324 @@
+// test_conv.c: conv2d, conv_transpose2d and conv2d_weight_grad.
+//   1. against PyTorch (tests/fixtures/conv.bin, made by make_conv.py):
+//      outputs and gradients for awkward shapes (28x28, 3 and 5 channels,
+//      batch 1, k4 s2 p1, k3 s1 p0, k5, non-square, output_padding), with
+//      both CPU algorithms, plus the weight-gradient op's own backward;
+//   2. naive against GEMM on bigger random shapes, including the batched
+//      (several samples per GEMM) and batch-1 paths of conv_cpu.c;
+//   3. finite-difference gradcheck and gradgradcheck of all three ops, every
+//      input (x, w, b), through tanh or a square so second derivatives are
+//      not trivially zero;
+//   4. bad shapes stop the program with one line naming the op;
+//   5. the GEMM path gives identical bits on a second run, and the time
+//      counters move.
+#include "check.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+// Finite-difference step. The functions are sums of a few hundred float
+// terms, so each evaluation carries ~1e-6 of rounding; divided by 2h that
+// is ~3e-4 at h = 1e-3 (as large as the errors we want to see), ~3e-5 at
+// h = 1e-2, where the h^2 truncation error of tanh is still ~1e-5. Measured
+// worst relative errors at 1e-2: ~1e-3 first order, ~2e-3 second order.
+#define H 1e-2f
+#define TOL_GRAD 5e-3f
+#define TOL_GRADGRAD 1e-2f
+
+static const char *algo_name(ConvAlgo a) { return a == CONV_NAIVE ? "naive" : "gemm"; }
+
+static float max_abs(const Tensor *t) {
+    float m = 0.0f;
+    for (long i = 0; i < t->numel; i++) m = fmaxf(m, fabsf(t->data[i]));
+    return m;
+}
+
+// Float results against a float reference computed in another order: each
+// element within 1e-4 relative plus 1e-5 of the tensor's largest value (sums
+// of a few hundred O(1) terms carry errors near 1e-6; a wrong index or a
+// missed term is off by O(1)).
+static int close_to(const char *what, const Tensor *got, const Tensor *want) {
+    return check_tensor_close(what, got, want, 1e-4f, 1e-5f * fmaxf(max_abs(want), 1.0f));
+}
+
+// ---------------------------------------------------------------------------
+// 1. PyTorch fixtures
+
+// Loaded once and kept until exit (a global, so leak checkers see it in use).
+static Fixture *fx;
+
+static Tensor *get(Fixture *f, const char *prefix, const char *name) {
+    char key[64];
+    snprintf(key, sizeof key, "%s.%s", prefix, name);
+    return fixture_get(f, key);
+}
+
+static void fixture_case(const char *p, ConvAlgo algo) {
+    t_arena_reset();
+    t_set_conv_algo(algo);
+    Tensor *args = get(fx, p, "args");
+    int stride = (int)args->data[0], pad = (int)args->data[1], out_pad = (int)args->data[2];
+    int has_bias = (int)args->data[3], transposed = (int)args->data[4];
+    Tensor *x = get(fx, p, "x"), *w = get(fx, p, "w"), *b = has_bias ? get(fx, p, "b") : NULL;
+    x->requires_grad = w->requires_grad = 1;
+    if (b) b->requires_grad = 1;
+    Tensor *y = transposed ? t_conv_transpose2d(x, w, b, stride, pad, out_pad) : t_conv2d(x, w, b, stride, pad);
+    char what[128];
+    snprintf(what, sizeof what, "%s %s %s: output %s", p, transposed ? "conv_transpose2d" : "conv2d",
+             algo_name(algo), t_shape_str(y));
+    close_to(what, y, get(fx, p, "y"));
+
+    Tensor *gy = get(fx, p, "gy"), *inputs[3] = {x, w, b}, *grads[3];
+    t_grad(&y, &gy, 1, inputs, has_bias ? 3 : 2, 0, grads);
+    const char *gnames[3] = {"gx", "gw", "gb"};
+    for (int i = 0; i < (has_bias ? 3 : 2); i++) {
+        snprintf(what, sizeof what, "%s %s: %s vs torch", p, algo_name(algo), gnames[i]);
+        close_to(what, grads[i], get(fx, p, gnames[i]));
+    }
+    if (transposed) return;
+
+    // The weight-gradient op on its own, forward and backward: gw(x, gy)
+    // and the gradients of sum(v * gw) with respect to x and gy.
+    Tensor *gy_leaf = get(fx, p, "gy");
+    gy_leaf->requires_grad = 1;
+    Tensor *gw = t_conv2d_weight_grad(x, gy_leaf, w->shape[2], w->shape[3], stride, pad);
+    snprintf(what, sizeof what, "%s %s: conv2d_weight_grad forward", p, algo_name(algo));
+    close_to(what, gw, get(fx, p, "gw"));
+    Tensor *v = get(fx, p, "wg.v"), *in2[2] = {x, gy_leaf}, *g2[2];
+    t_grad(&gw, &v, 1, in2, 2, 0, g2);
+    snprintf(what, sizeof what, "%s %s: conv2d_weight_grad backward, d/dx", p, algo_name(algo));
+    close_to(what, g2[0], get(fx, p, "wg.gx"));
+    snprintf(what, sizeof what, "%s %s: conv2d_weight_grad backward, d/dgy", p, algo_name(algo));
+    close_to(what, g2[1], get(fx, p, "wg.ggy"));
+}
+
+static void against_torch(void) {
+    fx = fixture_load("tests/fixtures/conv.bin");
+    const char *cases[] = {"c1", "c2", "c3", "c4", "t1", "t2", "t3", "t4"};
+    for (int a = 0; a < 2; a++)
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+            fixture_case(cases[i], a == 0 ? CONV_NAIVE : CONV_GEMM);
+    t_set_conv_algo(CONV_DEFAULT);
+}
+
+// ---------------------------------------------------------------------------
+// 2. naive vs GEMM on bigger shapes
+
+typedef struct {
+    const char *what;
+    int transposed;
+    int x[4], w[4];
+    int stride, pad, out_pad;
+} Shape;
+
+// Forward and all gradients with one algorithm; results in out[0..3]
+// (y, gx, gw, gb), gy given.
+static void run_all(const Shape *s, ConvAlgo algo, Tensor *x, Tensor *w, Tensor *b, Tensor *gy, Tensor **out) {
+    t_set_conv_algo(algo);
+    Tensor *y = s->transposed ? t_conv_transpose2d(x, w, b, s->stride, s->pad, s->out_pad)
+                              : t_conv2d(x, w, b, s->stride, s->pad);
+    Tensor *inputs[3] = {x, w, b};
+    out[0] = y;
+    t_grad(&y, &gy, 1, inputs, 3, 0, out + 1);
+}
+
+static void naive_vs_gemm(void) {
+    Shape shapes[] = {
+        {"DCGAN D layer 16x16 -> 8x8", 0, {4, 16, 16, 16}, {32, 16, 4, 4}, 2, 1, 0},
+        {"odd sizes k3 s1 p1", 0, {3, 7, 13, 11}, {5, 7, 3, 3}, 1, 1, 0},
+        {"4x4 maps, 2 threads x several samples per GEMM", 0, {9, 24, 8, 8}, {24, 24, 4, 4}, 2, 1, 0},
+        {"batch 1 (GEMM threads inside)", 0, {1, 16, 32, 32}, {8, 16, 3, 3}, 1, 1, 0},
+        {"DCGAN G layer 4x4 -> 8x8", 1, {6, 32, 4, 4}, {32, 16, 4, 4}, 2, 1, 0},
+        {"G first layer 1x1 -> 4x4", 1, {9, 20, 1, 1}, {20, 12, 4, 4}, 1, 0, 0},
+        {"transposed k5 s2 p2 output_padding 1", 1, {2, 6, 9, 7}, {6, 5, 5, 5}, 2, 2, 1},
+    };
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        const Shape *s = &shapes[k];
+        t_arena_reset();
+        rand_tensor_seed(500 + k);
+        Tensor *x = rand_tensor(-1, 1, 4, s->x), *w = rand_tensor(-0.3f, 0.3f, 4, s->w);
+        int bshape = s->transposed ? s->w[1] : s->w[0];
+        Tensor *b = rand_tensor(-1, 1, 1, &bshape);
+        x->requires_grad = w->requires_grad = b->requires_grad = 1;
+        int prev = t_set_grad_enabled(0);
+        t_set_conv_algo(CONV_NAIVE);
+        Tensor *probe = s->transposed ? t_conv_transpose2d(x, w, b, s->stride, s->pad, s->out_pad)
+                                      : t_conv2d(x, w, b, s->stride, s->pad);
+        t_set_grad_enabled(prev);
+        Tensor *gy = rand_tensor(-1, 1, 4, probe->shape);
+        Tensor *naive[4], *gemm[4];
+        run_all(s, CONV_NAIVE, x, w, b, gy, naive);
+        run_all(s, CONV_GEMM, x, w, b, gy, gemm);
+        const char *parts[4] = {"output", "d/dx", "d/dw", "d/db"};
+        for (int i = 0; i < 4; i++) {
+            char what[160];
+            snprintf(what, sizeof what, "naive vs gemm, %s %s: %s", s->what, t_shape_str(x), parts[i]);
+            close_to(what, gemm[i], naive[i]);
+        }
+    }
+    t_set_conv_algo(CONV_DEFAULT);
+}
+
+// ---------------------------------------------------------------------------
+// 3. gradcheck / gradgradcheck
+
+typedef enum { G_CONV, G_CONV_NOBIAS, G_CONVT, G_WEIGHT_GRAD } GradCase;
+typedef struct {
+    GradCase which;
+    int stride, pad, out_pad, kh, kw;
+} GradCtx;
+
+static Tensor *grad_build(Tensor **in, void *ctx) {
+    GradCtx *c = ctx;
+    switch (c->which) {
+    case G_CONV: return t_tanh(t_conv2d(in[0], in[1], in[2], c->stride, c->pad));
+    case G_CONV_NOBIAS: {
+        Tensor *y = t_conv2d(in[0], in[1], NULL, c->stride, c->pad);
+        return t_mul(y, y);
+    }
+    case G_CONVT: return t_tanh(t_conv_transpose2d(in[0], in[1], in[2], c->stride, c->pad, c->out_pad));
+    case G_WEIGHT_GRAD: {
+        // tanh of each input first, so the bilinear op's second derivatives
+        // mix with curvature in x and gy as well
+        Tensor *gw = t_conv2d_weight_grad(t_tanh(in[0]), t_tanh(in[1]), c->kh, c->kw, c->stride, c->pad);
+        return t_mul(gw, gw);
+    }
+    }
+    return NULL;
+}
+
+static void grad_checks(void) {
+    for (int a = 0; a < 2; a++) {
+        ConvAlgo algo = a == 0 ? CONV_NAIVE : CONV_GEMM;
+        t_set_conv_algo(algo);
+        char name[96];
+        {
+            t_arena_reset();
+            rand_tensor_seed(900 + a);
+            int xs[4] = {2, 3, 6, 5}, ws[4] = {4, 3, 3, 3}, bs = 4;
+            Tensor *in[3] = {rand_tensor(-1, 1, 4, xs), rand_tensor(-0.4f, 0.4f, 4, ws), rand_tensor(-0.5f, 0.5f, 1, &bs)};
+            for (int i = 0; i < 3; i++) in[i]->requires_grad = 1;
+            GradCtx c = {G_CONV, 2, 1, 0, 0, 0};
+            snprintf(name, sizeof name, "tanh(conv2d) k3 s2 p1 %s", algo_name(algo));
+            gradcheck(name, grad_build, &c, in, 3, H, TOL_GRAD);
+            gradgradcheck(name, grad_build, &c, in, 3, H, TOL_GRADGRAD);
+            c.which = G_CONV_NOBIAS;
+            c.stride = 1;
+            c.pad = 0;
+            snprintf(name, sizeof name, "conv2d^2 k3 s1 p0 no bias %s", algo_name(algo));
+            gradcheck(name, grad_build, &c, in, 2, H, TOL_GRAD);
+            gradgradcheck(name, grad_build, &c, in, 2, H, TOL_GRADGRAD);
+        }
+        {
+            t_arena_reset();
+            rand_tensor_seed(910 + a);
+            int xs[4] = {2, 3, 3, 4}, ws[4] = {3, 2, 4, 4}, bs = 2;
+            Tensor *in[3] = {rand_tensor(-1, 1, 4, xs), rand_tensor(-0.4f, 0.4f, 4, ws), rand_tensor(-0.5f, 0.5f, 1, &bs)};
+            for (int i = 0; i < 3; i++) in[i]->requires_grad = 1;
+            GradCtx c = {G_CONVT, 2, 1, 1, 0, 0};
+            snprintf(name, sizeof name, "tanh(conv_transpose2d) k4 s2 p1 op1 %s", algo_name(algo));
+            gradcheck(name, grad_build, &c, in, 3, H, TOL_GRAD);
+            gradgradcheck(name, grad_build, &c, in, 3, H, TOL_GRADGRAD);
+        }
+        {
+            t_arena_reset();
+            rand_tensor_seed(920 + a);
+            int xs[4] = {2, 3, 5, 6}, gs[4] = {2, 4, 3, 3};  // k3 s2 p1: 5x6 -> 3x3
+            Tensor *in[2] = {rand_tensor(-1, 1, 4, xs), rand_tensor(-1, 1, 4, gs)};
+            for (int i = 0; i < 2; i++) in[i]->requires_grad = 1;
+            GradCtx c = {G_WEIGHT_GRAD, 2, 1, 0, 3, 3};
+            snprintf(name, sizeof name, "conv2d_weight_grad^2 k3 s2 p1 %s", algo_name(algo));
+            gradcheck(name, grad_build, &c, in, 2, H, TOL_GRAD);
+            gradgradcheck(name, grad_build, &c, in, 2, H, TOL_GRADGRAD);
+        }
+    }
+    t_set_conv_algo(CONV_DEFAULT);
+}
+
+// ---------------------------------------------------------------------------
+// 4. bad shapes: the child process must exit with status 1 and print one
+// "error: <op>: ..." line.
+
+typedef void (*BadFn)(void);
+
+static void expect_fatal(const char *what, BadFn fn, const char *needle) {
+    int fds[2];
+    if (pipe(fds) != 0) {
+        check(0, "%s: pipe failed", what);
+        return;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        fn();
+        _exit(0);  // reached only if the op accepted the bad shapes
+    }
+    close(fds[1]);
+    char buf[1024] = {0};
+    size_t got = 0;
+    ssize_t r;
+    while (got < sizeof buf - 1 && (r = read(fds[0], buf + got, sizeof buf - 1 - got)) > 0) got += (size_t)r;
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    char *nl = strchr(buf, '\n');
+    if (nl) *nl = 0;
+    check(WIFEXITED(status) && WEXITSTATUS(status) == 1 && strstr(buf, needle) != NULL,
+          "%s stops with a clear message: \"%s\"", what, buf);
+}
+
+static void bad_channels(void) { t_conv2d(t_zeros(4, 1, 3, 8, 8), t_zeros(4, 4, 2, 3, 3), NULL, 1, 0); }
+static void bad_kernel(void) { t_conv2d(t_zeros(4, 1, 3, 2, 2), t_zeros(4, 4, 3, 5, 5), NULL, 1, 0); }
+static void bad_bias(void) { t_conv2d(t_zeros(4, 1, 3, 8, 8), t_zeros(4, 4, 3, 3, 3), t_zeros(1, 3), 1, 0); }
+static void bad_out_pad(void) { t_conv_transpose2d(t_zeros(4, 1, 3, 4, 4), t_zeros(4, 3, 2, 4, 4), NULL, 2, 1, 2); }
+static void bad_weight_grad(void) { t_conv2d_weight_grad(t_zeros(4, 2, 3, 8, 8), t_zeros(4, 2, 4, 5, 5), 4, 4, 2, 1); }
+static void bad_3d(void) { t_conv2d(t_zeros(3, 3, 8, 8), t_zeros(4, 4, 3, 3, 3), NULL, 1, 0); }
+
+static void shape_errors(void) {
+    expect_fatal("conv2d with 3 input channels and a 2-channel weight", bad_channels, "conv2d:");
+    expect_fatal("conv2d with a kernel larger than the padded input", bad_kernel, "conv2d:");
+    expect_fatal("conv2d with a bias of the wrong size", bad_bias, "conv2d: bias");
+    expect_fatal("conv_transpose2d with output_padding >= stride", bad_out_pad, "conv_transpose2d:");
+    expect_fatal("conv2d_weight_grad with a mismatched output gradient", bad_weight_grad, "conv2d_weight_grad:");
+    expect_fatal("conv2d on a 3-D input", bad_3d, "conv2d:");
+}
+
+// ---------------------------------------------------------------------------
+// 5. repeatability and timing counters
+
+static void repeatable(void) {
+    t_arena_reset();
+    t_set_conv_algo(CONV_GEMM);
+    rand_tensor_seed(77);
+    int xs[4] = {6, 8, 12, 12}, ws[4] = {10, 8, 4, 4};
+    Tensor *x = rand_tensor(-1, 1, 4, xs), *w = rand_tensor(-1, 1, 4, ws);
+    double before = t_conv_seconds(CONV_GEMM);
+    Tensor *y1 = t_conv2d(x, w, NULL, 2, 1), *y2 = t_conv2d(x, w, NULL, 2, 1);
+    Tensor *g1 = t_conv2d_weight_grad(x, y1, 4, 4, 2, 1), *g2 = t_conv2d_weight_grad(x, y1, 4, 4, 2, 1);
+    check(memcmp(y1->data, y2->data, sizeof(float) * y1->numel) == 0 &&
+              memcmp(g1->data, g2->data, sizeof(float) * g1->numel) == 0,
+          "gemm conv: a second run gives identical bits");
+    check(t_conv_seconds(CONV_GEMM) > before && t_conv_seconds(CONV_DEFAULT) == t_conv_seconds(CONV_GEMM),
+          "t_conv_seconds counts the GEMM path (and DEFAULT reports it)");
+    double naive_before = t_conv_seconds(CONV_NAIVE);
+    t_set_conv_algo(CONV_NAIVE);
+    t_conv2d(x, w, NULL, 2, 1);
+    check(t_conv_seconds(CONV_NAIVE) > naive_before, "t_conv_seconds counts the naive path");
+    t_set_conv_algo(CONV_DEFAULT);
+}
+
+int main(void) {
+    check_begin("conv");
+    shape_errors();  // first: forked children should not inherit an OpenMP thread pool
+    against_torch();
+    naive_vs_gemm();
+    grad_checks();
+    repeatable();
+    return check_summary();
+}

@@ -1,0 +1,149 @@
+// test_gemm.c: k_gemm against a plain triple loop in double precision, for
+// all four transpose cases, awkward sizes (1x1x1, sizes that are not
+// multiples of the register tile or the cache blocks, K longer than one
+// packed block), beta 0 over a C full of NaN (it must never be read),
+// beta 1, alpha != 1, and matrices that are windows of bigger ones
+// (lda/ldb/ldc larger than the row length).
+//
+// Tolerance: a float sum of K products is within about K * 2^-24 *
+// sum_k |a_ik b_kj| of the exact value, whatever the order of summation, so
+// each element is held to (K + 2) * 2^-24 * (|alpha| sum|a b| + |beta c|).
+// That bound is tight enough that a wrong index anywhere fails it.
+#include "check.h"
+#include "kernels.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static unsigned long long rng = 88172645463325252ull;
+static float frand(void) {  // uniform in [-1, 1)
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (float)(rng >> 40) / (float)(1 << 23) - 1.0f;
+}
+
+typedef struct {
+    int ta, tb, M, N, K;
+    float alpha, beta;
+    int pad;  // extra columns in every stored row: lda = cols + pad, likewise ldb, ldc
+} Case;
+
+// Runs one case; returns 1 when every element is within the bound.
+static int run_case(Case c, float *out_copy) {
+    int ar = c.ta ? c.K : c.M, ac = c.ta ? c.M : c.K;  // A as stored: ar x ac
+    int br = c.tb ? c.N : c.K, bc = c.tb ? c.K : c.N;
+    int lda = ac + c.pad, ldb = bc + c.pad, ldc = c.N + c.pad;
+    float *A = malloc(sizeof(float) * ((size_t)ar * lda + 1));
+    float *B = malloc(sizeof(float) * ((size_t)br * ldb + 1));
+    float *C = malloc(sizeof(float) * ((size_t)c.M * ldc + 1));
+    float *C0 = malloc(sizeof(float) * ((size_t)c.M * ldc + 1));
+    for (long i = 0; i < (long)ar * lda; i++) A[i] = frand();
+    for (long i = 0; i < (long)br * ldb; i++) B[i] = frand();
+    for (long i = 0; i < (long)c.M * ldc; i++) C[i] = c.beta == 0.0f ? NAN : frand();
+    memcpy(C0, C, sizeof(float) * (size_t)c.M * ldc);
+
+    k_gemm(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A, lda, B, ldb, c.beta, C, ldc);
+
+    int ok = 1;
+    double worst = 0.0;
+    for (int i = 0; i < c.M && ok; i++)
+        for (int j = 0; j < ldc; j++) {
+            long at = (long)i * ldc + j;
+            if (j >= c.N) {  // the padding columns of C must be untouched
+                if (memcmp(&C[at], &C0[at], sizeof(float)) != 0) {
+                    check(0, "gemm %s%s %dx%dx%d: wrote outside C at row %d column %d", c.ta ? "T" : "N",
+                          c.tb ? "T" : "N", c.M, c.N, c.K, i, j);
+                    ok = 0;
+                    break;
+                }
+                continue;
+            }
+            double s = 0.0, mag = 0.0;
+            for (int k = 0; k < c.K; k++) {
+                double a = c.ta ? A[(long)k * lda + i] : A[(long)i * lda + k];
+                double b = c.tb ? B[(long)j * ldb + k] : B[(long)k * ldb + j];
+                s += a * b;
+                mag += fabs(a * b);
+            }
+            double old = c.beta == 0.0f ? 0.0 : (double)c.beta * C0[at];
+            double want = c.alpha * s + old;
+            double bound = (c.K + 2) * 0x1p-24 * (fabs(c.alpha) * mag + fabs(old)) + 1e-30;
+            double err = fabs(C[at] - want);
+            if (!(err <= bound)) {  // also catches NaN leaking from beta = 0
+                check(0, "gemm %s%s %dx%dx%d alpha %g beta %g pad %d: C[%d][%d] = %.8g, want %.8g (bound %.2g)",
+                      c.ta ? "T" : "N", c.tb ? "T" : "N", c.M, c.N, c.K, c.alpha, c.beta, c.pad, i, j, C[at],
+                      want, bound);
+                ok = 0;
+                break;
+            }
+            if (err / bound > worst) worst = err / bound;
+        }
+    if (ok)
+        check(1, "gemm %s%s %dx%dx%d alpha %g beta %g pad %d (worst error %.2f of the bound)", c.ta ? "T" : "N",
+              c.tb ? "T" : "N", c.M, c.N, c.K, c.alpha, c.beta, c.pad, worst);
+    if (out_copy) memcpy(out_copy, C, sizeof(float) * (size_t)c.M * ldc);
+    free(A);
+    free(B);
+    free(C);
+    free(C0);
+    return ok;
+}
+
+// Same inputs (same RNG state), different thread counts: the result must be
+// identical bit for bit (gemm.c's promise: the split never changes the
+// order of any sum).
+static void determinism(void) {
+    Case c = {0, 1, 301, 203, 517, 1.0f, 0.0f, 0};
+    size_t n = (size_t)c.M * c.N;
+    float *one = malloc(sizeof(float) * n), *two = malloc(sizeof(float) * n), *again = malloc(sizeof(float) * n);
+    unsigned long long keep = rng;
+#ifdef _OPENMP
+    int prev = omp_get_max_threads();
+    omp_set_num_threads(1);
+#endif
+    run_case(c, one);
+#ifdef _OPENMP
+    omp_set_num_threads(prev > 1 ? prev : 2);
+#endif
+    rng = keep;
+    run_case(c, two);
+    rng = keep;
+    run_case(c, again);
+#ifdef _OPENMP
+    omp_set_num_threads(prev);
+#endif
+    check(memcmp(two, again, sizeof(float) * n) == 0, "gemm: two runs give identical bits");
+    check(memcmp(one, two, sizeof(float) * n) == 0, "gemm: 1 thread and several threads give identical bits");
+    free(one);
+    free(two);
+    free(again);
+}
+
+int main(void) {
+    check_begin("gemm");
+    int sizes[][3] = {{1, 1, 1}, {7, 13, 5}, {65, 129, 33}, {300, 200, 100},
+                      {13, 33, 600},   // K spans three packed blocks: beta applied once only
+                      {3, 3500, 4},    // N wider than one packed B panel
+                      {1, 77, 300},    // a row vector times a matrix
+                      {77, 1, 300}};   // a matrix times a column vector
+    int n_sizes = (int)(sizeof sizes / sizeof sizes[0]);
+    float ab[][2] = {{1.0f, 0.0f}, {1.0f, 1.0f}, {-0.7f, 0.5f}};
+    for (int s = 0; s < n_sizes; s++)
+        for (int t = 0; t < 4; t++)
+            for (int k = 0; k < 3; k++)
+                for (int pad = 0; pad <= 3; pad += 3) {
+                    Case c = {t >> 1, t & 1, sizes[s][0], sizes[s][1], sizes[s][2], ab[k][0], ab[k][1], pad};
+                    run_case(c, NULL);
+                }
+    // K = 0: nothing to multiply, C = beta C (and beta 0 clears NaN).
+    run_case((Case){0, 0, 5, 6, 0, 1.0f, 0.0f, 2}, NULL);
+    run_case((Case){1, 1, 5, 6, 0, 2.0f, 0.5f, 0}, NULL);
+    determinism();
+    return check_summary();
+}
