@@ -43,7 +43,9 @@
 
 // Every table of tests, in the order they run.
 #define GRADE_SUITES \
-    SUITE(grade_lib)
+    SUITE(grade_lib) \
+    SUITE(grade_ch01) \
+    SUITE(grade_ch02)
 
 #define SUITE(name) extern const GradeTest name[];
 GRADE_SUITES

@@ -44,6 +44,12 @@ HINTS=$(cat <<'EOF'
 0.4	p[i] -= lr * (m[i] / bc1) / (sqrt(v[i] / bc2) + eps).
 0.5	with library ops only (t_matmul and its transpose flags, t_sum_dim), fill
 0.5	each non-NULL pointer: *gx = gy W, *gw = gy^T x, *gb = gy summed over dim 0.
+1.1	return -(mean log D(x) + mean log(1 - D(G(z)))) from the logits, with library
+1.1	ops (t_bce_with_logits against t_ones_like / t_zeros_like targets, t_add).
+1.2	return mean log(1 - D(G(z))) from the logits: minus the BCE against zeros.
+1.3	n = sum of counts; n == 0: return log K; else sum over counts[k] > 0 of
+1.3	p log(p K), p = counts[k] / n, in double.
+2.1	return -mean log D(G(z)) from the logits: the BCE against ones.
 EOF
 )
 

@@ -1,0 +1,592 @@
+// gan_run.c: the shared plumbing of the MLP GAN chapters. See gan_run.h.
+#include "gan_run.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "chapter_exercises.h"  // ex_mode_kl (exercise 1.3)
+#include "ops.h"
+#include "png.h"
+
+// Seeds of the side streams, mixed with --seed: the fixed noise and real
+// points of the pictures, the final evaluation samples, each epoch's order.
+#define SEED_FIXED 0x0F1CED5EEDull
+#define SEED_EVAL 0x00E7A15EEDull
+#define SEED_EPOCH 0x000E70C45EEDull
+
+#define TOY_FIXED 1000     // points in each toy picture (real and generated)
+#define IMAGE_FIXED 100    // images in each grid (10 x 10)
+#define IMAGE_EVAL 10000   // images in samples.idx
+#define SCATTER_SIZE 320   // pixels of the toy pictures
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static float uniform_fn(void *rng) { return rng_uniform(rng); }
+static float normal_fn(void *rng) { return rng_normal(rng); }
+
+// ---------------------------------------------------------------------------
+// Flags
+
+// The value of --name in argv ("--name V" or "--name=V", the last one wins),
+// or NULL.
+static const char *argv_value(int argc, char **argv, const char *name) {
+    const char *v = NULL;
+    size_t n = strlen(name);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) break;
+        if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, name, n) != 0) continue;
+        if (a[2 + n] == '=') v = a + 3 + n;
+        else if (a[2 + n] == 0 && i + 1 < argc) v = argv[i + 1];
+    }
+    return v;
+}
+
+static int argv_has(int argc, char **argv, const char *name) {
+    size_t n = strlen(name);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) == 0 && strncmp(a + 2, name, n) == 0 && (a[2 + n] == 0 || a[2 + n] == '=')) return 1;
+    }
+    return 0;
+}
+
+// "key=value" in a checkpoint header, copied into out; 0 when absent.
+static int header_value(const char *header, const char *key, char *out, size_t size) {
+    size_t n = strlen(key);
+    for (const char *p = header; (p = strstr(p, key)) != NULL; p += n) {
+        if ((p != header && p[-1] != ' ') || p[n] != '=') continue;
+        const char *v = p + n + 1;
+        size_t len = strcspn(v, " \n");
+        if (len >= size) len = size - 1;
+        memcpy(out, v, len);
+        out[len] = 0;
+        return 1;
+    }
+    return 0;
+}
+
+static int is_toy_name(const char *name) { return toy_find(name) != NULL; }
+
+void gan_run_defaults(GanRun *r, const char *chapter, int argc, char **argv) {
+    memset(r, 0, sizeof *r);
+    r->chapter = chapter;
+    r->argc = argc;
+    r->argv = argv;
+    r->last_saved = -1;
+    r->perm_epoch = -1;
+    snprintf(r->out_default, sizeof r->out_default, "runs/%s", chapter);
+    snprintf(r->defining, sizeof r->defining, "dataset z-dim batch lr beta1 seed log-every");
+
+    // Which dataset? The defaults below depend on it.
+    static char dataset[32] = "ring8";
+    const char *given = argv_value(argc, argv, "dataset");
+    const char *ckpt = argv_value(argc, argv, "resume");
+    if (!ckpt || !*ckpt) ckpt = argv_value(argc, argv, "sample");
+    if (given) {
+        snprintf(dataset, sizeof dataset, "%s", given);
+    } else if (ckpt && *ckpt) {
+        static CkptInfo info;  // big; the load later reports any problem with the file
+        if (ckpt_peek(ckpt, &info) == CKPT_OK) header_value(info.header, "dataset", dataset, sizeof dataset);
+    }
+
+    cli_common_defaults(&r->args, r->out_default);
+    r->beta1 = 0.5f;
+    if (is_toy_name(dataset) || !(strcmp(dataset, "mnist") == 0 || strcmp(dataset, "fashion") == 0)) {
+        // 2-D toys. 5,000 steps of batch 256 see 1.28 million points: enough
+        // for the grid to be learned (or to collapse), in under half a minute.
+        r->args.steps = 5000;
+        r->args.batch = 256;
+        r->args.lr = 1e-3f;
+        r->args.sample_every = 500;
+        r->args.checkpoint_every = 1000;
+        r->z_dim = 2;
+        r->log_every = 10;
+        // One thread: matrices of 256 x 128 are too small to share between
+        // cores (two threads ran 3x slower than one on a busy 2-core machine).
+        r->args.threads = 1;
+    } else {
+        // Images: the MLP of Goodfellow et al. (2014) sized as in
+        // shared/benchmarks.md (mlp_b64), Adam 2e-4 as in DCGAN. 15,000
+        // steps (about 6 minutes on one core) give recognizable digits.
+        r->args.steps = 15000;
+        r->args.batch = 64;
+        r->args.lr = 2e-4f;
+        r->args.sample_every = 1000;
+        r->args.checkpoint_every = 1000;
+        r->z_dim = 100;
+        r->log_every = 50;
+        // One thread here too: two threads on a 2-core machine that is doing
+        // anything else ran this MLP ten times slower than one (OpenMP's
+        // threads wait for each other at every op); on an idle machine
+        // --threads 2 is somewhat faster.
+        r->args.threads = 1;
+    }
+    r->args.dataset = given ? given : "ring8";
+}
+
+int gan_run_flags(GanRun *r, CliFlag *table) {
+    int n = cli_common_flags(table, &r->args, "ring8|grid25|mnist|fashion");
+    table[n++] = cli_int("z-dim", &r->z_dim, 1, 1024, "size of the noise vector z ~ N(0, I)");
+    table[n++] = cli_float("beta1", &r->beta1, 0, 0.9999, "Adam's beta1 for G and D (beta2 0.999)");
+    table[n++] = cli_int("log-every", &r->log_every, 1, 1e9, "a loss.dat row every N steps (and at step 1)");
+    return n;
+}
+
+static const CliFlag *find_flag(const CliFlag *table, const char *name) {
+    for (const CliFlag *f = table; f->name; f++)
+        if (strcmp(f->name, name) == 0) return f;
+    return NULL;
+}
+
+// The flag's current value as the checkpoint header writes it.
+static void format_flag(const CliFlag *f, char *buf, size_t n) {
+    switch (f->type) {
+    case CLI_INT: snprintf(buf, n, "%d", *(int *)f->value); break;
+    case CLI_FLOAT: snprintf(buf, n, "%.9g", (double)*(float *)f->value); break;
+    case CLI_BOOL: snprintf(buf, n, "%d", *(int *)f->value); break;
+    default: snprintf(buf, n, "%s", *(const char **)f->value); break;
+    }
+}
+
+static void set_flag(GanRun *r, const CliFlag *f, const char *text) {
+    switch (f->type) {
+    case CLI_INT:
+    case CLI_BOOL: *(int *)f->value = (int)strtol(text, NULL, 10); break;
+    case CLI_FLOAT: *(float *)f->value = strtof(text, NULL); break;
+    default: {
+        if (r->n_adopted == (int)(sizeof r->adopted / sizeof r->adopted[0]))
+            t_fatal("too many text settings in the checkpoint header\nHINT: a bug in gan_run.c");
+        char *copy = r->adopted[r->n_adopted++];
+        snprintf(copy, sizeof r->adopted[0], "%s", text);
+        *(const char **)f->value = copy;
+    }
+    }
+}
+
+// With --resume / --sample: take the settings the checkpoint was trained with.
+static void adopt_checkpoint_settings(GanRun *r, const char *path) {
+    static CkptInfo info;
+    if (ckpt_peek(path, &info) != CKPT_OK) return;  // gan_run_begin / gan_run_sample report it
+    char words[sizeof r->defining];
+    snprintf(words, sizeof words, "%s", r->defining);
+    for (char *key = strtok(words, " "); key; key = strtok(NULL, " ")) {
+        const CliFlag *f = find_flag(r->table, key);
+        char saved[256], current[256];
+        if (!f || !header_value(info.header, key, saved, sizeof saved)) continue;
+        format_flag(f, current, sizeof current);
+        if (strcmp(saved, current) == 0) continue;
+        if (argv_has(r->argc, r->argv, key)) {
+            if (f->type == CLI_FLOAT) {  // show floats as typed, not with 9 digits
+                snprintf(current, sizeof current, "%g", (double)*(float *)f->value);
+                snprintf(saved, sizeof saved, "%g", (double)strtof(saved, NULL));
+            }
+            cli_usage_error(r->chapter,
+                            "--%s %s contradicts the checkpoint, which was trained with --%s %s "
+                            "(a resumed run keeps its settings; start a new run with --out to change them)",
+                            key, current, key, saved);
+        }
+        set_flag(r, f, saved);
+    }
+}
+
+// dirname(path) into out.
+static const char *directory_of(const char *path, char *out, size_t size) {
+    snprintf(out, size, "%s", path);
+    char *slash = strrchr(out, '/');
+    if (!slash) snprintf(out, size, ".");
+    else if (slash == out) slash[1] = 0;
+    else *slash = 0;
+    return out;
+}
+
+void gan_run_parse(GanRun *r, CliFlag *table, int argc, char **argv, const char *description,
+                   const char *extra_defining) {
+    r->table = table;
+    if (extra_defining && *extra_defining) {
+        size_t len = strlen(r->defining);
+        snprintf(r->defining + len, sizeof r->defining - len, " %s", extra_defining);
+    }
+    cli_parse(argc, argv, table, r->chapter, description);
+    r->resuming = *r->args.resume != 0;
+    r->sample_only = *r->args.sample != 0;
+    if (r->resuming || r->sample_only) {
+        r->ckpt_source = r->resuming ? r->args.resume : r->args.sample;
+        if (!(r->resuming && r->sample_only)) adopt_checkpoint_settings(r, r->ckpt_source);
+        if (!argv_has(argc, argv, "out")) r->args.out = directory_of(r->ckpt_source, r->out_dir, sizeof r->out_dir);
+    }
+    cli_apply_common(&r->args);  // --resume with --sample, --device, --threads
+    if (r->args.device_resolved != DEV_CPU)
+        cli_usage_error(r->chapter, "--device %s: the MLP chapters run on the CPU for now (use --device cpu)",
+                        r->args.device);
+}
+
+// ---------------------------------------------------------------------------
+// Data
+
+// What the run allocated outside the persistent store (the end of a run, or
+// a failure that ends it).
+static void release(GanRun *r) {
+    if (r->images.pixels) dataset_free(&r->images);
+    free(r->perm);
+    r->perm = NULL;
+}
+
+int gan_run_load_data(GanRun *r) {
+    r->toy = toy_find(r->args.dataset);
+    if (r->toy) {
+        r->x_dim = 2;
+        r->n_fixed = TOY_FIXED;
+    } else {
+        if (dataset_load(&r->images, r->args.dataset, SPLIT_TRAIN, 0) != 0) return -1;
+        r->C = r->images.C, r->H = r->images.H, r->W = r->images.W;
+        r->x_dim = r->C * r->H * r->W;
+        r->n_fixed = IMAGE_FIXED;
+        if (r->args.batch > r->images.n)
+            cli_usage_error(r->chapter, "--batch %d is larger than the %d training images of %s", r->args.batch,
+                            r->images.n, r->args.dataset);
+        r->perm = malloc((size_t)r->images.n * sizeof *r->perm);
+        if (!r->perm) t_fatal("out of memory for the image order\nHINT: free some memory");
+    }
+    rng_seed(&r->rng, (uint64_t)r->args.seed);
+
+    // The fixed batches of the pictures, from their own stream.
+    Rng fixed;
+    rng_seed(&fixed, (uint64_t)r->args.seed ^ SEED_FIXED);
+    r->fixed_z = t_persistent("fixed_z", 2, (int[]){r->n_fixed, r->z_dim});
+    rng_fill_normal(&fixed, r->fixed_z, 0.0f, 1.0f);
+    if (r->toy) {
+        r->fixed_real = t_persistent_alloc((size_t)r->n_fixed * 2 * sizeof(float));
+        toy_sample(r->toy, r->fixed_real, r->n_fixed, uniform_fn, normal_fn, &fixed);
+    }
+
+    // Run state the checkpoint keeps: how many image batches were taken.
+    params_init(&r->state, "data");
+    r->batches_drawn = params_add(&r->state, "", "batches", ROLE_BUFFER, 1, (int[]){1});
+    return 0;
+}
+
+Tensor *gan_real_batch(GanRun *r) {
+    int B = r->args.batch;
+    Tensor *x = t_empty(2, B, r->x_dim);
+    if (r->toy) {
+        toy_sample(r->toy, x->data, B, uniform_fn, normal_fn, &r->rng);
+        return x;
+    }
+    // Batch k of the run is batch k % per_epoch of epoch k / per_epoch, whose
+    // order is a permutation seeded by (seed, epoch): the whole data order is
+    // a function of k, the one number the checkpoint has to keep.
+    long per_epoch = r->images.n / B;
+    long k = (long)r->batches_drawn->data[0];
+    long epoch = k / per_epoch, pos = (k % per_epoch) * B;
+    if (epoch != r->perm_epoch) {
+        Rng order;
+        rng_seed(&order, ((uint64_t)r->args.seed ^ SEED_EPOCH) + 0x9E3779B97F4A7C15ull * (uint64_t)epoch);
+        rng_permutation(&order, r->perm, r->images.n);
+        r->perm_epoch = epoch;
+    }
+    dataset_batch(&r->images, r->perm + pos, B, x->data, NULL);
+    r->batches_drawn->data[0] += 1.0f;  // exact up to 2^24 batches
+    return x;
+}
+
+Tensor *gan_noise(GanRun *r, int B) {
+    Tensor *z = t_empty(2, B, r->z_dim);
+    rng_fill_normal(&r->rng, z, 0.0f, 1.0f);
+    return z;
+}
+
+double gan_mean_probability(const Tensor *logits) {
+    double s = 0.0;
+    for (long i = 0; i < logits->numel; i++) s += 1.0 / (1.0 + exp(-(double)logits->data[i]));
+    return logits->numel ? s / (double)logits->numel : 0.0;
+}
+
+// ---------------------------------------------------------------------------
+// Checkpoints
+
+void gan_run_track(GanRun *r, Params *g, Params *d, Optimizer *opt_g, Optimizer *opt_d) {
+    char header[CKPT_HEADER_MAX], words[sizeof r->defining];
+    int n = snprintf(header, sizeof header, "ganbook %s", r->chapter);
+    snprintf(words, sizeof words, "%s", r->defining);
+    for (char *key = strtok(words, " "); key && n < (int)sizeof header; key = strtok(NULL, " ")) {
+        const CliFlag *f = find_flag(r->table, key);
+        if (!f) continue;
+        char v[256];
+        format_flag(f, v, sizeof v);
+        n += snprintf(header + n, sizeof header - (size_t)n, " %s=%s", key, v);
+    }
+    ckpt_init(&r->ck, header, &r->rng);
+    ckpt_add_params(&r->ck, g);
+    ckpt_add_params(&r->ck, d);
+    ckpt_add_params(&r->ck, &r->state);
+    ckpt_add_optimizer(&r->ck, opt_g);
+    ckpt_add_optimizer(&r->ck, opt_d);
+    r->g_params = g;
+}
+
+static void save_checkpoint(GanRun *r) {
+    r->ck.step = r->step;
+    if (ckpt_save(&r->ck, r->ckpt_path) != CKPT_OK) {
+        fprintf(stderr, "\nerror: %s\n", r->ck.error);
+        r->failed = 1;
+        return;
+    }
+    r->last_saved = r->step;
+}
+
+// ---------------------------------------------------------------------------
+// Pictures
+
+// The generator on the fixed noise: a scatter beside the fixed real points
+// (2-D data) or a 10 x 10 grid (images).
+static int write_picture(GanRun *r, const char *path, GenerateFn generate, void *model) {
+    int prev = t_set_grad_enabled(0);
+    Tensor *fake = generate(model, r->fixed_z);
+    t_set_grad_enabled(prev);
+    if (r->toy)
+        return png_write_scatter(path, r->fixed_real, r->n_fixed, fake->data, r->n_fixed, -r->toy->extent,
+                                 r->toy->extent, r->toy->tick, SCATTER_SIZE);
+    return png_write_grid(path, fake->data, r->n_fixed, r->C, r->H, r->W, 0, 0, 0);
+}
+
+static void write_step_picture(GanRun *r, GenerateFn generate, void *model) {
+    char file[64], path[4200];
+    snprintf(file, sizeof file, "samples_%06ld.png", r->step);
+    run_path(path, sizeof path, r->args.out, file);
+    if (write_picture(r, path, generate, model) != 0) r->failed = 1;
+}
+
+int gan_run_sample(GanRun *r, GenerateFn generate, void *model) {
+    Checkpoint only_g;
+    ckpt_init(&only_g, "", NULL);
+    ckpt_add_params(&only_g, r->g_params);
+    only_g.allow_unused = 1;  // the file also holds D and the optimizers
+    int rc = 1;
+    char file[64], path[4200];
+    if (ckpt_load(&only_g, r->args.sample) != CKPT_OK) {
+        fprintf(stderr, "error: %s\n", only_g.error);
+    } else if (rundir_prepare(r->args.out, 0, 1) == 0) {
+        snprintf(file, sizeof file, "sample_step%06lld.png", (long long)only_g.step);
+        run_path(path, sizeof path, r->args.out, file);
+        if (write_picture(r, path, generate, model) == 0) {
+            printf("%s: generator of %s (step %lld): wrote %s\n", r->chapter, r->args.sample,
+                   (long long)only_g.step, path);
+            rc = 0;
+        }
+    }
+    release(r);
+    return rc;
+}
+
+// ---------------------------------------------------------------------------
+// The run
+
+static int begin(GanRun *r, const char *columns, GenerateFn generate, void *model);
+
+int gan_run_begin(GanRun *r, const char *columns, GenerateFn generate, void *model) {
+    int rc = begin(r, columns, generate, model);
+    if (rc != 0) release(r);  // the run ends here
+    return rc;
+}
+
+static int begin(GanRun *r, const char *columns, GenerateFn generate, void *model) {
+    if (rundir_prepare(r->args.out, r->args.force, r->resuming) != 0) return -1;
+    run_path(r->ckpt_path, sizeof r->ckpt_path, r->args.out, "checkpoint.bin");
+    if (r->resuming) {
+        if (ckpt_load(&r->ck, r->args.resume) != CKPT_OK) {
+            fprintf(stderr, "error: %s\n", r->ck.error);
+            return -1;
+        }
+        r->step = (long)r->ck.step;
+        r->last_saved = r->step;
+        if (r->step >= r->args.steps) {
+            fprintf(stderr, "error: %s is at step %ld, and --steps is %d: nothing to train\n"
+                            "HINT: pass a larger --steps to train longer, e.g. --steps %ld\n",
+                    r->args.resume, r->step, r->args.steps, 2 * r->step);
+            return -1;
+        }
+    }
+    if (losslog_open(&r->log, r->args.out, columns, r->resuming ? r->step : -1) != 0) return -1;
+    r->n_row = r->log.n_columns < 16 ? r->log.n_columns : 16;
+
+    char opt[64];
+    snprintf(opt, sizeof opt, "Adam lr %g betas (%g, 0.999)", (double)r->args.lr, (double)r->beta1);
+    if (r->toy)
+        printf("%s: %s (%d Gaussians, sigma %g), %d steps of batch %d, z-dim %d, %s, seed %d\n", r->chapter,
+               r->toy->name, r->toy->n_modes, (double)r->toy->sigma, r->args.steps, r->args.batch, r->z_dim, opt,
+               r->args.seed);
+    else
+        printf("%s: %s (%d images %dx%d, from %s), %d steps of batch %d, z-dim %d, %s, seed %d\n", r->chapter,
+               r->args.dataset, r->images.n, r->H, r->W, r->images.source, r->args.steps, r->args.batch, r->z_dim,
+               opt, r->args.seed);
+    if (r->resuming) printf("resuming from step %ld of %s\n", r->step, r->args.resume);
+    printf("run directory: %s/\n", r->args.out);
+    fflush(stdout);
+
+    if (!r->resuming) write_step_picture(r, generate, model);  // what G makes before any training
+    r->t_start = now_seconds();
+    progress_begin(&r->progress, r->step, r->args.steps);
+    return 0;
+}
+
+int gan_run_logs_next(const GanRun *r) {
+    long s = r->step + 1;
+    return s == 1 || s % r->log_every == 0;
+}
+
+void gan_run_step_done(GanRun *r, double *row, GenerateFn generate, void *model) {
+    int logged = gan_run_logs_next(r);
+    r->step++;
+    row[0] = (double)r->step;
+    for (int i = 1; i < r->n_row; i++)
+        if (!isfinite(row[i])) {
+            fprintf(stderr, "\nerror: training diverged at step %ld: column %d of loss.dat is %g\n"
+                            "HINT: try a smaller --lr, or resume from the last checkpoint (%s)\n",
+                    r->step, i + 1, row[i], r->last_saved >= 0 ? r->ckpt_path : "none yet");
+            exit(1);
+        }
+    memcpy(r->row, row, (size_t)r->n_row * sizeof *row);
+    if (logged && losslog_write(&r->log, row) != 0) r->failed = 1;
+    if (r->args.sample_every > 0 && r->step % r->args.sample_every == 0) write_step_picture(r, generate, model);
+    if ((r->args.checkpoint_every > 0 && r->step % r->args.checkpoint_every == 0) || r->step == r->args.steps)
+        save_checkpoint(r);
+    if (r->n_row >= 5)
+        progress_update(&r->progress, r->step, "d_loss %.3f g_loss %.3f D(x) %.2f D(G(z)) %.2f", row[1], row[2],
+                        row[3], row[4]);
+    else
+        progress_update(&r->progress, r->step, NULL);
+}
+
+// Final samples from fresh noise of their own stream: the same points for a
+// run and for its resumed twin.
+static int write_final_samples(GanRun *r, GenerateFn generate, void *model, Metrics *m) {
+    Rng eval;
+    rng_seed(&eval, (uint64_t)r->args.seed ^ SEED_EVAL);
+    int prev = t_set_grad_enabled(0);
+    int rc = 0;
+    if (r->toy) {
+        int n = TOY_EVAL_SAMPLES;
+        Tensor *z = t_empty(2, n, r->z_dim);
+        rng_fill_normal(&eval, z, 0.0f, 1.0f);
+        Tensor *fake = generate(model, z);
+        float *real = t_arena_alloc((size_t)n * 2 * sizeof(float));
+        toy_sample(r->toy, real, n, uniform_fn, normal_fn, &eval);
+        rc |= samples_write_txt(r->args.out, "samples.txt", fake->data, n);
+        rc |= samples_write_txt(r->args.out, "real.txt", real, n);
+
+        ToyMetrics tm = toy_metrics(r->toy, fake->data, n);
+        tm.mode_kl = (float)ex_mode_kl(tm.counts, tm.modes_total);  // exercise 1.3
+        metrics_set_toy(m, &tm);
+        printf("toy metrics over %d samples (high quality: within 3 sigma = %g of a mode):\n", n,
+               3.0 * r->toy->sigma);
+        printf("  modes_covered %d / modes_total %d   high_quality_fraction %.3f   mode_kl %.3f\n",
+               tm.modes_covered, tm.modes_total, (double)tm.high_quality_fraction, (double)tm.mode_kl);
+        printf("  samples per mode:");
+        for (int k = 0; k < tm.modes_total; k++) printf(" %d", tm.counts[k]);
+        printf("\n");
+    } else {
+        int n = IMAGE_EVAL, chunk = 500;
+        float *all = malloc((size_t)n * r->x_dim * sizeof(float));
+        if (!all) t_fatal("out of memory for %d samples\nHINT: free some memory", n);
+        for (int i = 0; i < n; i += chunk) {
+            t_arena_reset();
+            int b = n - i < chunk ? n - i : chunk;
+            Tensor *z = t_empty(2, b, r->z_dim);
+            rng_fill_normal(&eval, z, 0.0f, 1.0f);
+            Tensor *fake = generate(model, z);
+            memcpy(all + (size_t)i * r->x_dim, fake->data, (size_t)b * r->x_dim * sizeof(float));
+        }
+        rc |= samples_write_idx(r->args.out, all, n, r->C, r->H, r->W);
+        free(all);
+    }
+    t_set_grad_enabled(prev);
+    return rc;
+}
+
+int gan_run_finish(GanRun *r, Metrics *m, GenerateFn generate, void *model) {
+    progress_end(&r->progress);
+    double seconds = now_seconds() - r->t_start;
+    if (r->last_saved != r->step) save_checkpoint(r);
+    losslog_close(&r->log);
+    t_arena_reset();
+    if (r->args.sample_every == 0 || r->step % r->args.sample_every != 0) write_step_picture(r, generate, model);
+
+    Metrics all = {0};
+    metrics_set_str(&all, "dataset", r->args.dataset);
+    metrics_set(&all, "steps", (double)r->step);
+    metrics_set(&all, "seed", r->args.seed);
+    for (int i = 0; i < m->n; i++) metrics_set_str(&all, m->key[i], m->value[i]);
+    static const char *names[] = {"step", "final_d_loss", "final_g_loss", "final_D(x)", "final_D(G(z))"};
+    for (int i = 1; i < r->n_row && i < 5; i++) metrics_set(&all, names[i], r->row[i]);
+    if (write_final_samples(r, generate, model, &all) != 0) r->failed = 1;
+    metrics_set(&all, "train_seconds", seconds);
+    if (metrics_write(&all, r->args.out) != 0) r->failed = 1;
+
+    plots_finish(r->args.out);  // loss.png + ASCII chart, or one line saying how
+    if (r->toy && plots_have_gnuplot() && !strchr(r->args.out, '\'')) {
+        char vars[9000];
+        snprintf(vars, sizeof vars,
+                 "fakefile='%s/samples.txt'; realfile='%s/real.txt'; outfile='%s/scatter.png'; extent=%g", r->args.out,
+                 r->args.out, r->args.out, (double)r->toy->extent);
+        plots_gnuplot("scatter.gp", vars);
+    }
+    printf("outputs in %s/: loss.dat, samples_*.png, %s, metrics.txt, checkpoint.bin%s\n", r->args.out,
+           r->toy ? "samples.txt, real.txt" : "samples.idx",
+           plots_have_gnuplot() ? (r->toy ? ", loss.png, scatter.png" : ", loss.png") : "");
+    release(r);
+    return r->failed ? 1 : 0;
+}
+
+// ---------------------------------------------------------------------------
+// Extra logs and plots
+
+int gan_run_open_log(GanRun *r, LossLog *log, const char *file, const char *columns) {
+    memset(log, 0, sizeof *log);
+    run_path(log->path, sizeof log->path, r->args.out, file);
+    log->n_columns = 1;
+    for (const char *c = columns; *c; c++)
+        if (*c == ' ' && c[1] && c[1] != ' ') log->n_columns++;
+    // Written to FILE.tmp, then renamed: a resumed run keeps the old rows up
+    // to the checkpoint's step, a new run starts with the header alone.
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", log->path);
+    FILE *out = fopen(tmp, "w");
+    if (!out) {
+        fprintf(stderr, "error: cannot create %s (%s)\nHINT: check that the run directory is writable\n", tmp,
+                strerror(errno));
+        return -1;
+    }
+    fprintf(out, "# %s\n", columns);
+    FILE *old = r->resuming ? fopen(log->path, "r") : NULL;
+    char line[4096];
+    while (old && fgets(line, sizeof line, old)) {
+        char *end;
+        double step = strtod(line, &end);
+        if (line[0] == '#' || end == line || step > (double)r->step) continue;
+        fputs(line, out);
+        if (!strchr(line, '\n')) fputc('\n', out);
+    }
+    if (old) fclose(old);
+    if (fclose(out) != 0 || rename(tmp, log->path) != 0 || !(log->f = fopen(log->path, "a"))) {
+        fprintf(stderr, "error: cannot write %s (%s)\nHINT: check free disk space\n", log->path, strerror(errno));
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int gan_run_plot(GanRun *r, const char *script, const char *dat, const char *png) {
+    if (!plots_have_gnuplot() || strchr(r->args.out, '\'')) return 1;
+    char vars[9000];
+    snprintf(vars, sizeof vars, "datafile='%s/%s'; outfile='%s/%s'", r->args.out, dat, r->args.out, png);
+    return plots_gnuplot(script, vars) == 0 ? 0 : -1;
+}
