@@ -151,7 +151,7 @@ plots:
 	@bash plots/render_all.sh
 
 clean:
-	rm -rf build chapter[0-9] chapter[0-9][0-9]
+	rm -rf build chapter[0-9] chapter[0-9][0-9] train_classifier
 
 # --- chapters 1-2: the toy evaluation table and the README figures ------------------
 .PHONY: eval-toys figures
@@ -160,3 +160,17 @@ eval-toys: chapter1 chapter2
 
 figures: chapter1 chapter2
 	@bash chapters/make_figures.sh
+
+# --- the evaluation classifier (common/eval_mnist.h, tools/train_classifier.c) ---
+# make classifier [DATASET=mnist|fashion]: trains it once into
+# datasets/data/<name>/classifier.bin; later calls find it valid and only
+# print its calibration table. ./train_classifier --dataset NAME --force retrains.
+DATASET ?= mnist
+$(BUILD)/train_classifier: tools/train_classifier.c $(LIB)
+	$(CC) $(CFLAGS) -MMD -MP tools/train_classifier.c $(LIB) $(LDLIBS) -o $@
+-include $(BUILD)/train_classifier.d
+train_classifier: $(BUILD)/train_classifier
+	@cp $< $@.tmp && mv -f $@.tmp $@
+classifier: train_classifier
+	./train_classifier --dataset $(DATASET)
+.PHONY: classifier train_classifier
