@@ -158,8 +158,13 @@ clean:
 eval-toys: chapter1 chapter2
 	@bash chapters/eval_toys.sh
 
-figures: chapter1 chapter2
+figures: chapter1 chapter2 chapter3
 	@bash chapters/make_figures.sh
+
+# --- chapter 3: the table of convolution kernels (naive, tiled, gemm, yours) ---------
+.PHONY: conv-table
+conv-table: chapter3
+	@bash chapters/conv_table.sh
 
 # --- the evaluation classifier (common/eval_mnist.h, tools/train_classifier.c) ---
 # make classifier [DATASET=mnist|fashion]: trains it once into

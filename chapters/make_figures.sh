@@ -7,8 +7,15 @@
 #   chapters/ch02_nonsaturating/  gradnorm.png  loss.png  scatter.png  samples_*.png
 # The plots are drawn from every 4th row of loss.dat and at 800x600 so that
 # each file stays well under 100 KB in the repository. Needs gnuplot.
+#   chapters/ch03_dcgan/  loss.png  samples_*.png  interp_linear.png  interp_slerp.png
+#                         walk.png  collapse_nobn.png  collapse_beta1.png  metrics_default.txt
+#   (chapter 3: its default run, about 3 minutes, and two short failing runs)
 #   FIGURES_MNIST=1 also trains ./chapter1 and ./chapter2 on MNIST (minutes
 #   each) and copies their last sample grids to mnist_samples.png.
+#   FIGURES_FASHION=1 also trains ./chapter3 on Fashion-MNIST (3 minutes) and
+#   copies its last grid to chapters/ch03_dcgan/fashion_samples.png;
+#   FIGURES_LONG=1 trains it for 10,000 steps (7 minutes) into long_samples.png.
+#   FIGURES_CHAPTERS="3" makes only chapter 3's figures (default "1 2 3").
 set -u
 cd "$(dirname "$0")/.." || exit 1
 if ! command -v gnuplot >/dev/null 2>&1; then
@@ -20,6 +27,8 @@ OUT=${FIGURES_OUT:-runs/figures}
 mkdir -p "$OUT"
 ch1=chapters/ch01_vanilla_gan
 ch2=chapters/ch02_nonsaturating
+ch3=chapters/ch03_dcgan
+chapters=" ${FIGURES_CHAPTERS:-1 2 3} "
 
 # gnuplot with a smaller canvas: the terminal line of the script is replaced.
 plot_small() {  # SCRIPT VARS
@@ -30,6 +39,7 @@ plot_small() {  # SCRIPT VARS
 thin() { awk 'NR == 1 || (NR - 2) % 4 == 0' "$1" >"$2"; }
 
 set -e
+if [ "${chapters#* 1 }" != "$chapters" ]; then
 echo "== ./chapter1 (defaults) -> $OUT/chapter1"
 ./chapter1 --force --out "$OUT/chapter1" | tail -n 4
 echo "== ./chapter2 (defaults) -> $OUT/chapter2"
@@ -60,12 +70,45 @@ if [ "${FIGURES_MNIST:-0}" = 1 ]; then
     last=$(ls "$OUT"/chapter2-mnist/samples_*.png | tail -n 1)
     cp "$last" "$ch2/mnist_samples.png"
 fi
+fi
+
+# Chapter 3: the default run, then two runs that fail in the two ways the
+# README shows (G never starts without batch norm; everything collapses to
+# one image with beta1 0.9 and a large learning rate).
+if [ "${chapters#* 3 }" != "$chapters" ]; then
+    echo "== ./chapter3 (defaults) -> $OUT/chapter3"
+    ./chapter3 --force --out "$OUT/chapter3" | { grep -A 8 '^evaluation' || true; }
+    run=$OUT/chapter3
+    mkdir -p "$run-every-4th-row"
+    thin "$run/loss.dat" "$run-every-4th-row/loss.dat"
+    plot_small loss.gp "datafile='$run-every-4th-row/loss.dat'; outfile='$ch3/loss.png'"
+    for s in 000000 001000 001500 002500; do cp "$run/samples_$s.png" "$ch3/samples_$s.png"; done
+    for f in interp_linear interp_slerp walk; do cp "$run/$f.png" "$ch3/$f.png"; done
+    cp "$run/metrics.txt" "$ch3/metrics_default.txt"
+    echo "== ./chapter3 --bn none --steps 500 -> $OUT/chapter3-nobn"
+    ./chapter3 --bn none --steps 500 --force --out "$OUT/chapter3-nobn" | { grep -A 2 '^evaluation' || true; }
+    cp "$OUT/chapter3-nobn/samples_000500.png" "$ch3/collapse_nobn.png"
+    echo "== ./chapter3 --beta1 0.9 --lr 1e-2 --steps 500 -> $OUT/chapter3-beta1"
+    ./chapter3 --beta1 0.9 --lr 1e-2 --steps 500 --force --out "$OUT/chapter3-beta1" | { grep -A 2 '^evaluation' || true; }
+    cp "$OUT/chapter3-beta1/samples_000500.png" "$ch3/collapse_beta1.png"
+    if [ "${FIGURES_FASHION:-0}" = 1 ]; then
+        echo "== ./chapter3 --dataset fashion -> $OUT/chapter3-fashion"
+        ./chapter3 --dataset fashion --force --out "$OUT/chapter3-fashion" | { grep -A 2 '^evaluation' || true; }
+        cp "$OUT/chapter3-fashion/samples_002500.png" "$ch3/fashion_samples.png"
+    fi
+    if [ "${FIGURES_LONG:-0}" = 1 ]; then
+        echo "== ./chapter3 --steps 10000 -> $OUT/chapter3-long"
+        ./chapter3 --steps 10000 --sample-every 2500 --checkpoint-every 2500 --force --out "$OUT/chapter3-long" |
+            { grep -A 2 '^evaluation' || true; }
+        cp "$OUT/chapter3-long/samples_010000.png" "$ch3/long_samples.png"
+    fi
+fi
 set +e
 
 echo
 echo "figures:"
-ls -l $ch1/*.png $ch2/*.png | awk '{ printf "  %-48s %6.1f KB\n", $NF, $5 / 1024 }'
-big=$(find $ch1 $ch2 -name '*.png' -size +100k)
+ls -l $ch1/*.png $ch2/*.png $ch3/*.png 2>/dev/null | awk '{ printf "  %-48s %6.1f KB\n", $NF, $5 / 1024 }'
+big=$(find $ch1 $ch2 $ch3 -name '*.png' -size +100k)
 if [ -n "$big" ]; then
     echo "warning: over 100 KB: $big" >&2
 fi

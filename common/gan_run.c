@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "chapter_exercises.h"  // ex_mode_kl (exercise 1.3)
+#include "eval_mnist.h"
 #include "ops.h"
 #include "png.h"
 
@@ -76,6 +77,24 @@ static int header_value(const char *header, const char *key, char *out, size_t s
 
 static int is_toy_name(const char *name) { return toy_find(name) != NULL; }
 
+static void set_image_defaults(GanRun *r) {
+    // Images: the MLP of Goodfellow et al. (2014) sized as in
+    // shared/benchmarks.md (mlp_b64), Adam 2e-4 as in DCGAN. 15,000
+    // steps (about 6 minutes on one core) give recognizable digits.
+    r->args.steps = 15000;
+    r->args.batch = 64;
+    r->args.lr = 2e-4f;
+    r->args.sample_every = 1000;
+    r->args.checkpoint_every = 1000;
+    r->z_dim = 100;
+    r->log_every = 50;
+    // One thread here too: two threads on a 2-core machine that is doing
+    // anything else ran this MLP ten times slower than one (OpenMP's
+    // threads wait for each other at every op); on an idle machine
+    // --threads 2 is somewhat faster.
+    r->args.threads = 1;
+}
+
 void gan_run_defaults(GanRun *r, const char *chapter, int argc, char **argv) {
     memset(r, 0, sizeof *r);
     r->chapter = chapter;
@@ -114,27 +133,18 @@ void gan_run_defaults(GanRun *r, const char *chapter, int argc, char **argv) {
         // cores (two threads ran 3x slower than one on a busy 2-core machine).
         r->args.threads = 1;
     } else {
-        // Images: the MLP of Goodfellow et al. (2014) sized as in
-        // shared/benchmarks.md (mlp_b64), Adam 2e-4 as in DCGAN. 15,000
-        // steps (about 6 minutes on one core) give recognizable digits.
-        r->args.steps = 15000;
-        r->args.batch = 64;
-        r->args.lr = 2e-4f;
-        r->args.sample_every = 1000;
-        r->args.checkpoint_every = 1000;
-        r->z_dim = 100;
-        r->log_every = 50;
-        // One thread here too: two threads on a 2-core machine that is doing
-        // anything else ran this MLP ten times slower than one (OpenMP's
-        // threads wait for each other at every op); on an idle machine
-        // --threads 2 is somewhat faster.
-        r->args.threads = 1;
+        set_image_defaults(r);
     }
     r->args.dataset = given ? given : "ring8";
 }
 
+void gan_run_image_defaults(GanRun *r) {
+    if (!argv_value(r->argc, r->argv, "dataset")) r->args.dataset = "mnist";  // a checkpoint's wins later
+    set_image_defaults(r);
+}
+
 int gan_run_flags(GanRun *r, CliFlag *table) {
-    int n = cli_common_flags(table, &r->args, "ring8|grid25|mnist|fashion");
+    int n = cli_common_flags(table, &r->args, r->datasets ? r->datasets : "ring8|grid25|mnist|fashion");
     table[n++] = cli_int("z-dim", &r->z_dim, 1, 1024, "size of the noise vector z ~ N(0, I)");
     table[n++] = cli_float("beta1", &r->beta1, 0, 0.9999, "Adam's beta1 for G and D (beta2 0.999)");
     table[n++] = cli_int("log-every", &r->log_every, 1, 1e9, "a loss.dat row every N steps (and at step 1)");
@@ -246,8 +256,9 @@ int gan_run_load_data(GanRun *r) {
         r->x_dim = 2;
         r->n_fixed = TOY_FIXED;
     } else {
-        if (dataset_load(&r->images, r->args.dataset, SPLIT_TRAIN, 0) != 0) return -1;
+        if (dataset_load(&r->images, r->args.dataset, SPLIT_TRAIN, r->image_size >= 32) != 0) return -1;
         r->C = r->images.C, r->H = r->images.H, r->W = r->images.W;
+        if (r->image_size == 64) r->H *= 2, r->W *= 2;
         r->x_dim = r->C * r->H * r->W;
         r->n_fixed = IMAGE_FIXED;
         if (r->args.batch > r->images.n)
@@ -274,9 +285,27 @@ int gan_run_load_data(GanRun *r) {
     return 0;
 }
 
+// Each pixel of (B, C, H, W) images `in` becomes a 2x2 block of `out`
+// (B, C, 2H, 2W): nearest-neighbour upsampling, undone exactly by averaging
+// every 2x2 block (downsample2x), which is how 64x64 samples are scored.
+static void upsample2x(const float *in, float *out, long planes, int H, int W) {
+    for (long p = 0; p < planes; p++)
+        for (int y = 0; y < 2 * H; y++)
+            for (int x = 0; x < 2 * W; x++) out[(p * 2 * H + y) * 2 * W + x] = in[(p * H + y / 2) * W + x / 2];
+}
+
+static void downsample2x(const float *in, float *out, long planes, int H, int W) {  // H, W: the output's
+    for (long p = 0; p < planes; p++)
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                const float *a = in + (p * 2 * H + 2 * y) * 2 * W + 2 * x;
+                out[(p * H + y) * W + x] = 0.25f * (a[0] + a[1] + a[2 * W] + a[2 * W + 1]);
+            }
+}
+
 Tensor *gan_real_batch(GanRun *r) {
     int B = r->args.batch;
-    Tensor *x = t_empty(2, B, r->x_dim);
+    Tensor *x = r->image_size ? t_empty(4, B, r->C, r->H, r->W) : t_empty(2, B, r->x_dim);
     if (r->toy) {
         toy_sample(r->toy, x->data, B, uniform_fn, normal_fn, &r->rng);
         return x;
@@ -293,7 +322,13 @@ Tensor *gan_real_batch(GanRun *r) {
         rng_permutation(&order, r->perm, r->images.n);
         r->perm_epoch = epoch;
     }
-    dataset_batch(&r->images, r->perm + pos, B, x->data, NULL);
+    if (r->image_size == 64) {
+        float *small = t_arena_alloc((size_t)B * r->x_dim / 4 * sizeof(float));
+        dataset_batch(&r->images, r->perm + pos, B, small, NULL);
+        upsample2x(small, x->data, (long)B * r->C, r->H / 2, r->W / 2);
+    } else {
+        dataset_batch(&r->images, r->perm + pos, B, x->data, NULL);
+    }
     r->batches_drawn->data[0] += 1.0f;  // exact up to 2^24 batches
     return x;
 }
@@ -466,6 +501,32 @@ void gan_run_step_done(GanRun *r, double *row, GenerateFn generate, void *model)
         progress_update(&r->progress, r->step, NULL);
 }
 
+// With r->evaluate: the image figures of eval_mnist.h (FID, inception score,
+// classes covered, class KL) for the final samples, on screen beside the real-data
+// calibration and into metrics.txt. Without a trained classifier, the reason
+// and its HINT (make classifier), and the run goes on. 64x64 samples are
+// scored at 32x32 (each 2x2 block averaged: the inverse of the upsampling).
+static void evaluate_images(GanRun *r, float *images, int n, Metrics *m) {
+    if (!r->evaluate || r->C != 1) return;
+    float *scored = images;
+    int H = r->H, W = r->W;
+    if (r->image_size == 64) {
+        H /= 2, W /= 2;
+        scored = malloc((size_t)n * H * W * sizeof(float));
+        if (!scored) t_fatal("out of memory for %d samples\nHINT: free some memory", n);
+        downsample2x(images, scored, n, H, W);
+    }
+    EvalResult res;
+    char err[1024];
+    if (eval_images(r->args.dataset, scored, n, H, W, &res, err, sizeof err) == 0) {
+        eval_print(stdout, r->args.dataset, &res);
+        eval_metrics_set(m, &res);
+    } else {
+        printf("evaluation skipped: %s\n", err);
+    }
+    if (scored != images) free(scored);
+}
+
 // Final samples from fresh noise of their own stream: the same points for a
 // run and for its resumed twin.
 static int write_final_samples(GanRun *r, GenerateFn generate, void *model, Metrics *m) {
@@ -506,6 +567,7 @@ static int write_final_samples(GanRun *r, GenerateFn generate, void *model, Metr
             memcpy(all + (size_t)i * r->x_dim, fake->data, (size_t)b * r->x_dim * sizeof(float));
         }
         rc |= samples_write_idx(r->args.out, all, n, r->C, r->H, r->W);
+        evaluate_images(r, all, n, m);
         free(all);
     }
     t_set_grad_enabled(prev);

@@ -1,8 +1,8 @@
-// gan_run.h: the plumbing every MLP GAN chapter shares, so that a chapter's
+// gan_run.h: the plumbing every GAN chapter shares, so that a chapter's
 // main.c holds only the networks, the losses and the training step.
 //
-// It owns: the flags and their per-dataset defaults, the data (2-D toys or
-// MNIST / Fashion-MNIST as flat vectors), the run's random generator, the
+// It owns: the flags and their per-dataset defaults, the data (2-D toys, or
+// MNIST / Fashion-MNIST as flat vectors or as padded images), the run's random generator, the
 // fixed noise batch the sample pictures are drawn from, the run directory,
 // loss.dat, the progress line, checkpoints and --resume, --sample, and the end
 // of a run (final samples, toy metrics, metrics.txt, plots).
@@ -56,12 +56,17 @@ typedef struct GanRun {
     int log_every;         // --log-every: a loss.dat row every N steps (and at step 1)
     float beta1;           // --beta1: Adam's first-moment decay (beta2 is 0.999)
     const char *chapter;   // "chapter1": names the program and the default run directory
+    const char *datasets;  // the choices of --dataset; NULL: "ring8|grid25|mnist|fashion"
     char out_default[64];  // "runs/chapter1"
     char defining[256];    // flags a checkpoint records and a resumed run keeps
 
     // --- data ---
     const ToySpec *toy;    // ring8 / grid25, or NULL for images
     Dataset images;        // mnist / fashion (when toy is NULL)
+    int image_size;        // 0: images as flat 28x28 vectors (chapters 1-2); 32: (B,1,32,32),
+                           // MNIST padded 28 -> 32; 64: (B,1,64,64), padded, then each pixel
+                           // doubled (nearest neighbour). Set before gan_run_load_data.
+    int evaluate;          // 1: score the final samples of images with eval_mnist.h (FID, ...)
     int C, H, W;           // image shape (0 for toys)
     int x_dim;             // 2 for toys, C*H*W for images
 
@@ -108,6 +113,11 @@ typedef struct GanRun {
 // Adam's beta1 is 0.5 for both (Radford et al., 2016).
 void gan_run_defaults(GanRun *r, const char *chapter, int argc, char **argv);
 
+// For image-only chapters (chapter 3 on): the image defaults above whatever
+// the dataset, and --dataset mnist when it is not given. Call right after
+// gan_run_defaults; set r->datasets to the chapter's choices ("mnist|fashion").
+void gan_run_image_defaults(GanRun *r);
+
 // Writes the shared flags (cli.h's common flags + --z-dim, --log-every,
 // --beta1) into table and returns how many. The caller appends its own and
 // ends the table with (CliFlag){0}.
@@ -141,9 +151,9 @@ int gan_run_sample(GanRun *r, GenerateFn generate, void *model);
 // run and starts the progress line. Returns 0 or -1 (message printed).
 int gan_run_begin(GanRun *r, const char *columns, GenerateFn generate, void *model);
 
-// A real batch (B = --batch, x_dim), in the arena: toy points from run.rng, or
-// images in [-1, 1] flattened to 784 values, in a shuffled order that
-// changes every epoch.
+// A real batch, in the arena: toy points (B, 2) from run.rng, or images in
+// [-1, 1] in a shuffled order that changes every epoch: flattened to
+// (B, 784), or (B, C, H, W) when image_size is set.
 Tensor *gan_real_batch(GanRun *r);
 // Noise z ~ N(0, I): (B, z_dim), in the arena, from run.rng.
 Tensor *gan_noise(GanRun *r, int B);
@@ -161,7 +171,10 @@ void gan_run_step_done(GanRun *r, double *row, GenerateFn generate, void *model)
 
 // The end of a run: the last samples, samples.txt (2,500 points) or
 // samples.idx (10,000 images) from fresh noise, the toy metrics
-// (modes_covered, modes_total, high_quality_fraction, mode_kl) on screen and
+// (modes_covered, modes_total, high_quality_fraction, mode_kl) or, for images
+// with r->evaluate set, the figures of eval_mnist.h (fid, inception_score,
+// classes_covered, class_kl, beside the real-data calibration; a HINT and no
+// figures when the classifier is not trained) on screen and
 // in metrics.txt together with `m` (the chapter's own keys), loss.png and the
 // ASCII chart (or a hint without gnuplot), scatter.png for 2-D data. Returns
 // the process exit code.

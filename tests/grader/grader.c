@@ -45,7 +45,8 @@
 #define GRADE_SUITES \
     SUITE(grade_lib) \
     SUITE(grade_ch01) \
-    SUITE(grade_ch02)
+    SUITE(grade_ch02) \
+    SUITE(grade_ch03)
 
 #define SUITE(name) extern const GradeTest name[];
 GRADE_SUITES

@@ -50,6 +50,12 @@ HINTS=$(cat <<'EOF'
 1.3	n = sum of counts; n == 0: return log K; else sum over counts[k] > 0 of
 1.3	p log(p K), p = counts[k] / n, in double.
 2.1	return -mean log D(G(z)) from the logits: the BCE against ones.
+3.1	HO, WO from the formula; for every (n, oc, oh, ow): start from b[oc] (0 when b is
+3.1	NULL), add x[n,c,ih,iw] * w[oc,c,kh,kw] over c, kh, kw where (ih, iw) is inside the image.
+3.2	HO, WO from the formula; gradients on; u = zeros (N,OC,HO,WO) requiring a gradient;
+3.2	y = t_conv2d(u, w, NULL, stride, pad); t_grad(&y, &x, 1, &u, 1, <previous setting>, &out).
+3.3	per channel, in double: mean, then sum (x - mean)^2 in a second pass; invstd; y;
+3.3	the running statistics (unbiased variance, M / (M - 1)); save_mean and save_invstd.
 EOF
 )
 
