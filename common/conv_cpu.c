@@ -5,31 +5,41 @@
 // check by eye, and the shape a CUDA "kernel 1" takes: one thread per output.
 //
 // GEMM: rewrite the convolution as one matrix product, where all the speed
-// lives (gemm.c). im2col copies every receptive field of x into a column:
-//     cols (C*KH*KW, HO*WO),  cols[(c,kh,kw), (oh,ow)] = x[c, oh*s-p+kh, ow*s-p+kw]
-// and then, per sample,
-//     forward          y  (OC, HO*WO)  = w (OC, C*KH*KW)   @ cols
-//     backward data    cols            = w^T               @ gy (OC, HO*WO),  gx = col2im(cols)
-//     backward weight  gw (OC, C*KH*KW) += gy (OC, HO*WO)  @ cols^T
-// col2im is im2col's adjoint: it adds each column entry back onto the pixel
-// it was copied from. The price is memory traffic: cols is KH*KW/stride^2
-// times bigger than x (4x for DCGAN's k4 s2 layers).
+// lives (gemm.c). The im2col matrix has one row per filter tap and channel
+// and one column per output pixel of the whole batch:
+//     cols (KH*KW*C, N*HO*WO),  cols[(kh,kw,c), (n,oh,ow)] = x[n, c, oh*s-p+kh, ow*s-p+kw]
+// and with w' the weights with their columns in the same (kh,kw,c) order,
+//     forward          y  (OC, N*HO*WO)     = w' (OC, KH*KW*C)  @ cols
+//     backward data    cols^T               = gy^T              @ w',   gx = col2im(cols)
+//     backward weight  gw' (OC, KH*KW*C)    = gy (OC, N*HO*WO)  @ cols^T
+// where col2im, im2col's adjoint, adds each entry of cols back onto the
+// pixel it came from. y and gy are read and written in place, (N,OC,HO,WO).
 //
-// Batching: a 4x4 feature map gives a GEMM with only 16 columns, which wastes
-// most of each register tile, so samples are processed in chunks of nb, the
-// columns of a chunk side by side (cols (C*KH*KW, nb*HO*WO)); y and gy are
-// permuted to and from that (OC, nb*HO*WO) layout around the GEMM. nb is
-// chosen so a chunk has about TARGET_COLS columns.
+// Implicit im2col: cols is never stored. It is KH*KW/stride^2 times bigger
+// than x (4x for DCGAN's k4 s2 layers: 32 MiB for one 64->128 layer at batch
+// 128), so writing it out and reading it back would move more memory than
+// the layer's input and output together. Instead the GEMM asks for each
+// block of cols already in its packed layout (a sliver that lives in L1),
+// and the backward-data GEMM hands each result tile to a store that adds it
+// straight into gx: col2im without cols.
 //
-// Threads: chunks are split between threads in contiguous blocks, each
-// thread with its own scratch and a single-threaded GEMM (so no two threads
-// ever wait for each other inside a layer). With fewer chunks than threads
-// (batch 1), one thread walks the chunks and the GEMM splits itself instead.
-// The weight gradient sums per-thread partial results in thread order, so
-// for a given thread count every result is the same bit for bit.
+// Channels last: the kernels work on a zero-padded (N, H+2p, W+2p, C) copy
+// of x (and build gx in that form). There, the C channels of one input
+// pixel, and so the (kh,kw,c) columns of one tap, are consecutive floats:
+// 8 channels of 8 pixels are an 8x8 block that packs with one register
+// transpose, a tile row of col2im is one vector add, and padding needs no
+// bounds checks. (In (N,C,H,W) order every packed value was a gathered
+// float, stride 2: 0.65 ns each against 0.09.) Each conversion is one pass
+// over x or gx, a sixteenth of the values packed for a k4 s2 layer.
+//
+// Threads: the GEMM hands out pieces of its output (one parallel region per
+// layer, no per-thread partial sums). The col2im store scatters, so its
+// pieces are whole samples: no two threads ever add into the same pixel.
+// For a given thread count every result is the same bit for bit.
 #include "conv_cpu.h"
 #include "kernels.h"
 
+#include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -40,10 +50,10 @@ static long conv_macs(const ConvShape *s) {
     return (long)s->N * s->OC * s->HO * s->WO * s->C * s->KH * s->KW;
 }
 
-// Below this many multiply-adds a second thread costs more than it saves:
+// Below this many multiply-adds the naive kernels stay on one thread:
 // waking a team takes a few microseconds, and on a busy machine a thread that
-// waits for a core can cost a whole scheduler tick. 2^20 MACs take ~10 us on
-// one core (GEMM path) and ~0.5 ms (naive).
+// waits for a core can cost a whole scheduler tick. 2^20 MACs take ~0.5 ms
+// naive. (The GEMM path decides for itself, gemm.c.)
 #define PAR_MIN_MACS (1L << 20)
 
 // ---------------------------------------------------------------------------
@@ -127,226 +137,390 @@ static void naive_backward_weight(const ConvShape *s, const float *x, const floa
 }
 
 // ---------------------------------------------------------------------------
-// GEMM: im2col / col2im around k_gemm
+// GEMM: implicit im2col around k_gemm_ex
 
-// Aim for GEMMs at least this wide: 8 of gemm.c's 32-column tiles.
-#define TARGET_COLS 256
-
-// The outputs o in [0, out) whose tap k lands inside the image:
-// 0 <= o*stride - pad + k < in. Computing the range once per tap keeps the
-// bounds checks out of the copy loops below (they run CKK x HO x WO times
-// per sample, as often as the GEMM's inner loop reads its B matrix).
-static void valid_range(int k, int pad, int stride, int in, int out, int *lo, int *hi) {
-    int first = pad - k > 0 ? (pad - k + stride - 1) / stride : 0;  // smallest o with o*stride >= pad - k
-    int last = in - 1 + pad - k;                                     // o*stride <= last
-    *lo = first < out ? first : out;
-    *hi = last < 0 ? 0 : (last / stride + 1 < out ? last / stride + 1 : out);
-    if (*hi < *lo) *hi = *lo;
-}
-
-// x (N,C,H,W) samples [n0, n0+nb) -> cols (C*KH*KW, nb*HO*WO)
-static void im2col(const ConvShape *s, const float *x, int n0, int nb, float *cols) {
-    int C = s->C, H = s->H, W = s->W, KH = s->KH, KW = s->KW, HO = s->HO, WO = s->WO, S = s->stride;
-    long P = (long)HO * WO, ncols = nb * P;
-    for (int c = 0; c < C; c++)
-        for (int kh = 0; kh < KH; kh++) {
-            int oh_lo, oh_hi;
-            valid_range(kh, s->pad, S, H, HO, &oh_lo, &oh_hi);
-            for (int kw = 0; kw < KW; kw++) {
-                int ow_lo, ow_hi;
-                valid_range(kw, s->pad, S, W, WO, &ow_lo, &ow_hi);
-                float *row = cols + (((long)c * KH + kh) * KW + kw) * ncols;
-                for (int j = 0; j < nb; j++) {
-                    const float *xc = x + ((long)(n0 + j) * C + c) * H * W;
-                    float *dst = row + j * P;
-                    // rows of the padding border: all zeros
-                    memset(dst, 0, sizeof(float) * oh_lo * WO);
-                    memset(dst + (long)oh_hi * WO, 0, sizeof(float) * (HO - oh_hi) * WO);
-                    for (int oh = oh_lo; oh < oh_hi; oh++) {
-                        float *d = dst + (long)oh * WO;
-                        // d[ow] = x[ih][ow*S - pad + kw]; off + ow*S >= 0 inside [ow_lo, ow_hi)
-                        long off = (long)(oh * S - s->pad + kh) * W - s->pad + kw;
-                        for (int ow = 0; ow < ow_lo; ow++) d[ow] = 0.0f;
-                        for (int ow = ow_lo; ow < ow_hi; ow++) d[ow] = xc[off + (long)ow * S];
-                        for (int ow = ow_hi; ow < WO; ow++) d[ow] = 0.0f;
-                    }
-                }
-            }
-        }
-}
-
-// The adjoint of im2col: cols (C*KH*KW, nb*HO*WO) -> gx (N,C,H,W) samples
-// [n0, n0+nb), overwritten with b[c] (or 0) plus every column entry added
-// back onto the pixel it came from (padding entries go nowhere).
-static void col2im(const ConvShape *s, const float *cols, int n0, int nb, const float *b, float *gx) {
-    int C = s->C, H = s->H, W = s->W, KH = s->KH, KW = s->KW, HO = s->HO, WO = s->WO, S = s->stride;
-    long P = (long)HO * WO, ncols = nb * P;
-    for (int j = 0; j < nb; j++)
-        for (int c = 0; c < C; c++) {
-            float *xc = gx + ((long)(n0 + j) * C + c) * H * W;
-            float init = b ? b[c] : 0.0f;
-            for (long i = 0; i < (long)H * W; i++) xc[i] = init;
-            for (int kh = 0; kh < KH; kh++) {
-                int oh_lo, oh_hi;
-                valid_range(kh, s->pad, S, H, HO, &oh_lo, &oh_hi);
-                for (int kw = 0; kw < KW; kw++) {
-                    int ow_lo, ow_hi;
-                    valid_range(kw, s->pad, S, W, WO, &ow_lo, &ow_hi);
-                    const float *row = cols + (((long)c * KH + kh) * KW + kw) * ncols + j * P;
-                    for (int oh = oh_lo; oh < oh_hi; oh++) {
-                        const float *src = row + (long)oh * WO;
-                        long off = (long)(oh * S - s->pad + kh) * W - s->pad + kw;
-                        for (int ow = ow_lo; ow < ow_hi; ow++) xc[off + (long)ow * S] += src[ow];
-                    }
-                }
-            }
-        }
-}
-
-// y-shaped (N,OC,P) samples [n0, n0+nb) <-> chunk layout (OC, nb*P).
-static void to_chunk(const float *src, int n0, int nb, int OC, long P, float *dst) {
-    for (int j = 0; j < nb; j++)
-        for (int oc = 0; oc < OC; oc++)
-            memcpy(dst + (long)oc * nb * P + j * P, src + ((long)(n0 + j) * OC + oc) * P, sizeof(float) * P);
-}
-
-// The chunk layout back to (N,OC,P), adding b[oc] (when not NULL).
-static void from_chunk(const float *src, int n0, int nb, int OC, long P, const float *b, float *dst) {
-    for (int j = 0; j < nb; j++)
-        for (int oc = 0; oc < OC; oc++) {
-            const float *in = src + (long)oc * nb * P + j * P;
-            float *out = dst + ((long)(n0 + j) * OC + oc) * P;
-            float add = b ? b[oc] : 0.0f;
-            for (long p = 0; p < P; p++) out[p] = in[p] + add;
-        }
-}
-
-// y (OC,P) of one sample += b[oc]
-static void add_bias(float *y, int OC, long P, const float *b) {
-    for (int oc = 0; oc < OC; oc++)
-        for (long p = 0; p < P; p++) y[(long)oc * P + p] += b[oc];
-}
-
-// How a batch is cut: nb samples per chunk, `threads` threads each taking a
-// contiguous block of chunks, and the scratch floats one thread needs.
+// The conv seen as GEMM operands. x and gx are used channels-last and
+// zero-padded, (N, HP, WP, C) with HP = H + 2 pad, so output pixel (oh, ow)
+// reads input pixel (oh*stride + kh, ow*stride + kw) with no bounds checks.
 typedef struct {
-    int nb, chunks, threads;
-    long cols_floats, chunk_floats;  // per thread: im2col buffer, permuted y/gy
-} Plan;
+    const ConvShape *s;
+    int HP, WP, P, KK;   // padded input size, HO*WO, KH*KW
+    const float *x;      // channels-last padded x (forward, weight grad)
+    const float *gy;     // gy (N,OC,HO,WO) (backward data, weight grad)
+    float *out;          // y (forward) or channels-last padded gx (backward data)
+    const float *bias;   // forward: b (OC) or NULL
+} ConvGemm;
 
-static Plan make_plan(const ConvShape *s) {
-    Plan p;
-    int T = 1;
-#ifdef _OPENMP
-    if (!omp_in_parallel() && conv_macs(s) >= PAR_MIN_MACS) T = omp_get_max_threads();
-#endif
-    long P = (long)s->HO * s->WO;
-    int share = (s->N + T - 1) / T;  // one thread's part of the batch
-    long nb = (TARGET_COLS + P - 1) / P;
-    p.nb = (int)(nb < share ? nb : share);
-    if (p.nb < 1) p.nb = 1;
-    p.chunks = (s->N + p.nb - 1) / p.nb;
-    p.threads = p.chunks < T ? p.chunks : T;
-    p.cols_floats = (long)s->C * s->KH * s->KW * p.nb * P;
-    p.chunk_floats = p.nb > 1 ? (long)s->OC * p.nb * P : 0;  // nb == 1 needs no permute
-    return p;
+// Offset tables. The packers and stores address every value through two
+// small tables, one per side of the block: for pixels, where the receptive
+// field starts in x (or where the pixel sits in y); for columns (kh,kw,c),
+// the offset from there. Each filler divides once for its first entry and
+// then steps: an integer division costs ~15 cycles, more than the copy it
+// would address.
+#define MAX_R 64          // the GEMM's tiles are at most 32 wide
+#define DEPTH_CHUNK 256   // the GEMM's K blocks are 256 deep: one table fill per block
+
+// Pixels j0..j0+n-1 (j = (n, oh, ow) over the batch): in channels-last x,
+// or (in_y) in y / gy (add oc*P).
+static void pixel_offsets(const ConvGemm *g, int in_y, int j0, int n, int *off) {
+    const ConvShape *s = g->s;
+    int S = s->stride, b = j0 / g->P, p = j0 - b * g->P, oh = p / s->WO, ow = p - oh * s->WO;
+    for (int l = 0; l < n; l++) {
+        off[l] = in_y ? b * s->OC * g->P + oh * s->WO + ow : ((b * g->HP + oh * S) * g->WP + ow * S) * s->C;
+        if (++ow == s->WO) {
+            ow = 0;
+            if (++oh == s->HO) oh = 0, b++;
+        }
+    }
 }
 
-static void *scratch(long floats) { return t_arena_alloc(sizeof(float) * (size_t)(floats > 0 ? floats : 1)); }
+// Columns q0..q0+n-1 (q = (kh, kw, c)). Consecutive channels are
+// consecutive floats, and so are the last channel of one kw and the first
+// of the next: a run of offsets that grows by exactly 1 is one run of memory.
+static void column_offsets(const ConvGemm *g, int q0, int n, int *off) {
+    const ConvShape *s = g->s;
+    int r = q0 / s->C, c = q0 - r * s->C, kh = r / s->KW, kw = r - kh * s->KW;
+    for (int l = 0; l < n; l++) {
+        off[l] = (kh * g->WP + kw) * s->C + c;
+        if (++c == s->C) {
+            c = 0;
+            if (++kw == s->KW) kw = 0, kh++;
+        }
+    }
+}
+static int contiguous(const int *off, int n) { return off[n - 1] - off[0] == n - 1; }
 
-// This thread's block of chunks [lo, hi).
-static void my_chunks(const Plan *p, int *lo, int *hi, int *id) {
-#ifdef _OPENMP
-    int me = omp_get_thread_num(), nt = omp_get_num_threads();
-#else
-    int me = 0, nt = 1;
-#endif
-    *id = me;
-    *lo = (int)((long)p->chunks * me / nt);
-    *hi = (int)((long)p->chunks * (me + 1) / nt);
+// A run of pixels that are consecutive in y / gy (one sample's): lanes
+// lane..lane+len-1 of a sliver or tile, at y offset off (add oc*P).
+typedef struct { int lane, len, off; } Run;
+
+static int pixel_runs(const ConvGemm *g, int j0, int n, Run *runs) {
+    int count = 0;
+    for (int l = 0; l < n;) {
+        int j = j0 + l, b = j / g->P, p = j - b * g->P, len = g->P - p < n - l ? g->P - p : n - l;
+        runs[count++] = (Run){l, len, b * g->s->OC * g->P + p};
+        l += len;
+    }
+    return count;
 }
 
+// --- The packers (kernels.h, GemmOperand) ------------------------------------
+// Rows or columns x0.. of the operand in slivers of R, depths k0.. .
+
+// Forward, B = cols ((kh,kw,c) x pixels): sliver = R pixels, depth = columns.
+// For 8 pixels, 8 consecutive columns are 8 floats each in x: an 8x8 block
+// that k_transpose8_rows turns into 8 sliver rows (0.09 ns per value; one
+// gathered float at a time, 0.65).
+static void pack_cols(const void *ctx, int j0, int nj, int q0, int nq, int R, float *dst) {
+    const ConvGemm *g = ctx;
+    int pix[MAX_R], col[DEPTH_CHUNK];
+    for (int k0 = 0; k0 < nq; k0 += DEPTH_CHUNK) {
+        int kn = nq - k0 < DEPTH_CHUNK ? nq - k0 : DEPTH_CHUNK;
+        column_offsets(g, q0 + k0, kn, col);
+        for (int s0 = 0; s0 < nj; s0 += R) {
+            int r = nj - s0 < R ? nj - s0 : R;
+            pixel_offsets(g, 0, j0 + s0, r, pix);
+            float *d = dst + (long)s0 * nq + (long)k0 * R;
+            for (int k = 0; k < kn;) {
+                if (r == R && R % 8 == 0 && k + 8 <= kn && contiguous(col + k, 8)) {
+                    for (int l = 0; l < R; l += 8) {
+                        const float *rows[8];
+                        for (int i = 0; i < 8; i++) rows[i] = g->x + pix[l + i] + col[k];
+                        k_transpose8_rows(rows, d + (long)k * R + l, R);
+                    }
+                    k += 8;
+                } else {  // an edge: one value at a time
+                    const float *src = g->x + col[k];
+                    for (int l = 0; l < R; l++) d[(long)k * R + l] = l < r ? src[pix[l]] : 0.0f;
+                    k++;
+                }
+            }
+        }
+    }
+}
+
+// Weight gradient, B = cols^T (pixels x (kh,kw,c)): sliver = R columns,
+// depth = pixels. R consecutive columns are usually R floats in a row of x:
+// one short copy per pixel.
+static void pack_patches(const void *ctx, int q0, int nq, int j0, int nj, int R, float *dst) {
+    const ConvGemm *g = ctx;
+    int col[MAX_R], pix[DEPTH_CHUNK];
+    for (int k0 = 0; k0 < nj; k0 += DEPTH_CHUNK) {
+        int kn = nj - k0 < DEPTH_CHUNK ? nj - k0 : DEPTH_CHUNK;
+        pixel_offsets(g, 0, j0 + k0, kn, pix);
+        for (int s0 = 0; s0 < nq; s0 += R) {
+            int r = nq - s0 < R ? nq - s0 : R;
+            column_offsets(g, q0 + s0, r, col);
+            int run = contiguous(col, r);
+            float *d = dst + (long)s0 * nj + (long)k0 * R;
+            for (int k = 0; k < kn; k++, d += R) {
+                const float *src = g->x + pix[k];
+                if (run) {
+                    const float *from = src + col[0];
+                    for (int l = 0; l < r; l++) d[l] = from[l];
+                } else {
+                    for (int l = 0; l < r; l++) d[l] = src[col[l]];
+                }
+                for (int l = r; l < R; l++) d[l] = 0.0f;
+            }
+        }
+    }
+}
+
+// Backward data, A = gy^T (pixels x OC): sliver = R pixels, depth = channels.
+static void pack_gy(const void *ctx, int j0, int nj, int oc0, int noc, int R, float *dst) {
+    const ConvGemm *g = ctx;
+    Run runs[MAX_R];
+    for (int s0 = 0; s0 < nj; s0 += R) {
+        int r = nj - s0 < R ? nj - s0 : R, n_runs = pixel_runs(g, j0 + s0, r, runs);
+        float *d = dst + (long)s0 * noc;
+        for (int k = 0; k < noc; k++, d += R) {
+            const float *src = g->gy + (long)(oc0 + k) * g->P;
+            for (int q = 0; q < n_runs; q++) {  // a dozen floats: a loop, not a call to memcpy
+                float *to = d + runs[q].lane;
+                const float *from = src + runs[q].off;
+                for (int l = 0; l < runs[q].len; l++) to[l] = from[l];
+            }
+            for (int l = r; l < R; l++) d[l] = 0.0f;
+        }
+    }
+}
+
+// Weight gradient, A = gy (OC x pixels): sliver = R channels, depth = pixels.
+static void pack_gy_rows(const void *ctx, int oc0, int noc, int j0, int nj, int R, float *dst) {
+    const ConvGemm *g = ctx;
+    int pix[DEPTH_CHUNK];
+    for (int k0 = 0; k0 < nj; k0 += DEPTH_CHUNK) {
+        int kn = nj - k0 < DEPTH_CHUNK ? nj - k0 : DEPTH_CHUNK;
+        pixel_offsets(g, 1, j0 + k0, kn, pix);
+        for (int s0 = 0; s0 < noc; s0 += R) {
+            int r = noc - s0 < R ? noc - s0 : R;
+            float *d = dst + (long)s0 * nj + (long)k0 * R;
+            // r channels x a run of pixels consecutive in gy: a transpose per run.
+            for (int k = 0; k < kn;) {
+                int len = 1;
+                while (k + len < kn && pix[k + len] == pix[k] + len) len++;
+                k_transpose(g->gy + (long)(oc0 + s0) * g->P + pix[k], g->P, d + (long)k * R, R, r, len);
+                for (int l = r; l < R; l++)
+                    for (int q = 0; q < len; q++) d[(long)(k + q) * R + l] = 0.0f;
+                k += len;
+            }
+        }
+    }
+}
+
+// --- The stores (kernels.h, GemmOutput) -------------------------------------
+
+// Forward: tile rows are output channels, columns pixels -> y (N,OC,HO,WO).
+static void store_y(const void *ctx, int oc0, int j0, int mr, int nr, const float *tile, int ldt, int first) {
+    const ConvGemm *g = ctx;
+    Run runs[MAX_R];
+    int n_runs = pixel_runs(g, j0, nr, runs);
+    for (int i = 0; i < mr; i++) {
+        float *y = g->out + (long)(oc0 + i) * g->P;
+        const float *t = tile + (long)i * ldt;
+        float b = first && g->bias ? g->bias[oc0 + i] : 0.0f;
+        for (int q = 0; q < n_runs; q++) {
+            float *yr = y + runs[q].off;
+            const float *tr = t + runs[q].lane;
+            if (first) {
+                for (int l = 0; l < runs[q].len; l++) yr[l] = tr[l] + b;
+            } else {
+                for (int l = 0; l < runs[q].len; l++) yr[l] += tr[l];
+            }
+        }
+    }
+}
+
+// Backward data, col2im: tile rows are pixels, columns (kh,kw,c); each value
+// is added onto the input pixel it was read from in the forward conv. A
+// tile row is one pixel, so its values go to distinct places, and a run of
+// columns is one vector add.
+static void store_col2im(const void *ctx, int j0, int q0, int mr, int nr, const float *tile, int ldt, int first) {
+    (void)first;  // gx starts zeroed: every K block adds
+    const ConvGemm *g = ctx;
+    int col[MAX_R], pix[MAX_R];
+    column_offsets(g, q0, nr, col);
+    pixel_offsets(g, 0, j0, mr, pix);
+    int run = contiguous(col, nr);
+    for (int i = 0; i < mr; i++) {
+        float *gx = g->out + pix[i];
+        const float *t = tile + (long)i * ldt;
+        if (run) {
+            float *to = gx + col[0];
+            for (int l = 0; l < nr; l++) to[l] += t[l];
+        } else {
+            for (int l = 0; l < nr; l++) gx[col[l]] += t[l];
+        }
+    }
+}
+
+// --- Scratch and layout conversions ------------------------------------------
+
+// The padded channels-last copies and the permuted weights live only while
+// one kernel runs, so they come from a few buffers that grow to the largest
+// call and are reused by every later one: from the second training step on,
+// no allocation. (From the step arena they would all stay until the step
+// ends: ~200 MiB more for a DCGAN step at batch 128.) Ops, like the arena,
+// are called from one thread at a time.
+enum { WS_INPUT, WS_WEIGHT, WS_COUNT };
+static float *ws_data[WS_COUNT];
+static size_t ws_floats[WS_COUNT];
+
+static float *workspace(int slot, long floats) {
+    if ((size_t)floats > ws_floats[slot]) {
+        free(ws_data[slot]);
+        size_t bytes = (sizeof(float) * (size_t)floats + 63) & ~(size_t)63;  // aligned_alloc: a multiple of 64
+        ws_data[slot] = aligned_alloc(64, bytes);
+        if (!ws_data[slot]) t_fatal("conv: out of memory for %zu MiB of scratch\nHINT: use a smaller --batch", bytes >> 20);
+        ws_floats[slot] = (size_t)floats;
+    }
+    return ws_data[slot];
+}
+
+size_t conv_cpu_workspace_bytes(void) {
+    size_t total = 0;
+    for (int i = 0; i < WS_COUNT; i++) total += sizeof(float) * ws_floats[i];
+    return total;
+}
+
+static long padded_floats(const ConvShape *s) {
+    return (long)s->N * s->C * (s->H + 2 * s->pad) * (s->W + 2 * s->pad);
+}
+
+// x (N,C,H,W) -> (N,HP,WP,C) with a zero border of `pad`: per input row, a
+// (C x W) -> (W x C) transpose.
+static float *to_channels_last(const ConvShape *s, const float *x) {
+    int C = s->C, H = s->H, W = s->W, pad = s->pad, HP = H + 2 * pad, WP = W + 2 * pad;
+    float *xh = workspace(WS_INPUT, padded_floats(s));
+#pragma omp parallel for schedule(dynamic, 4) if (padded_floats(s) > (1L << 18))
+    for (int n = 0; n < s->N; n++) {
+        float *d = xh + (long)n * HP * WP * C;
+        const float *src = x + (long)n * C * H * W;
+        for (int ih = 0; ih < HP; ih++) {
+            float *row = d + (long)ih * WP * C;
+            if (ih < pad || ih >= H + pad) {
+                memset(row, 0, sizeof(float) * (size_t)WP * C);
+                continue;
+            }
+            memset(row, 0, sizeof(float) * (size_t)pad * C);
+            memset(row + (long)(W + pad) * C, 0, sizeof(float) * (size_t)pad * C);
+            k_transpose(src + (long)(ih - pad) * W, (long)H * W, row + (long)pad * C, C, C, W);
+        }
+    }
+    return xh;
+}
+
+// gxh (N,HP,WP,C) -> gx (N,C,H,W): the interior, plus b[c] when given.
+static void from_channels_last(const ConvShape *s, const float *gxh, const float *b, float *gx) {
+    int C = s->C, H = s->H, W = s->W, pad = s->pad, WP = W + 2 * pad;
+    long sample = (long)(H + 2 * pad) * WP * C;
+#pragma omp parallel for schedule(dynamic, 4) if (padded_floats(s) > (1L << 18))
+    for (int n = 0; n < s->N; n++) {
+        float *d = gx + (long)n * C * H * W;
+        for (int ih = 0; ih < H; ih++)  // (W x C) -> row ih of every channel
+            k_transpose(gxh + n * sample + ((long)(ih + pad) * WP + pad) * C, C, d + (long)ih * W, (long)H * W, W, C);
+        if (b)
+            for (int c = 0; c < C; c++)
+                for (long i = 0; i < (long)H * W; i++) d[(long)c * H * W + i] += b[c];
+    }
+}
+
+// w (OC,C,KH,KW) -> (OC,KH,KW,C), the columns in (kh,kw,c) order; and back, for gw.
+static float *weight_to_channels_last(const ConvShape *s, const float *w) {
+    int KK = s->KH * s->KW;
+    float *wt = workspace(WS_WEIGHT, (long)s->OC * s->C * KK);
+    for (int oc = 0; oc < s->OC; oc++)
+        for (int c = 0; c < s->C; c++)
+            for (int r = 0; r < KK; r++) wt[((long)oc * KK + r) * s->C + c] = w[((long)oc * s->C + c) * KK + r];
+    return wt;
+}
+static void weight_from_channels_last(const ConvShape *s, const float *wt, float *w) {
+    int KK = s->KH * s->KW;
+    for (int oc = 0; oc < s->OC; oc++)
+        for (int c = 0; c < s->C; c++)
+            for (int r = 0; r < KK; r++) w[((long)oc * s->C + c) * KK + r] = wt[((long)oc * KK + r) * s->C + c];
+}
+
+// --- The three kernels -----------------------------------------------------------
+
+static ConvGemm conv_gemm(const ConvShape *s) {
+    if (padded_floats(s) >= (1L << 31) || (long)s->N * s->OC * s->HO * s->WO >= (1L << 31))
+        t_fatal("conv: tensors of more than 2^31 values are not supported (input %dx%dx%dx%d)\n"
+                "HINT: use a smaller --batch", s->N, s->C, s->H, s->W);
+    ConvGemm g = {s, s->H + 2 * s->pad, s->W + 2 * s->pad, s->HO * s->WO, s->KH * s->KW, NULL, NULL, NULL, NULL};
+    return g;
+}
+
+// y (OC x pixels) = w' (OC x (kh,kw,c)) @ cols, stored straight into (N,OC,HO,WO).
 static void gemm_forward(const ConvShape *s, const float *x, const float *w, const float *b, float *y) {
-    Plan p = make_plan(s);
-    long P = (long)s->HO * s->WO, CKK = (long)s->C * s->KH * s->KW;
-    float *cols_all = scratch(p.cols_floats * p.threads), *chunk_all = scratch(p.chunk_floats * p.threads);
-#pragma omp parallel num_threads(p.threads) if (p.threads > 1)
-    {
-        int lo, hi, id;
-        my_chunks(&p, &lo, &hi, &id);
-        float *cols = cols_all + id * p.cols_floats, *chunk = chunk_all + id * p.chunk_floats;
-        for (int ch = lo; ch < hi; ch++) {
-            int n0 = ch * p.nb, nb = s->N - n0 < p.nb ? s->N - n0 : p.nb;
-            long ncols = nb * P;
-            im2col(s, x, n0, nb, cols);
-            // One sample: the GEMM writes y[n0] in place; several: a permute after.
-            float *out = nb == 1 ? y + (long)n0 * s->OC * P : chunk;
-            k_gemm(0, 0, s->OC, (int)ncols, (int)CKK, 1.0f, w, (int)CKK, cols, (int)ncols, 0.0f, out, (int)ncols);
-            if (nb > 1) from_chunk(chunk, n0, nb, s->OC, P, b, y);
-            else if (b) add_bias(out, s->OC, P, b);
-        }
-    }
+    ConvGemm g = conv_gemm(s);
+    int CKK = s->C * g.KK, NP = s->N * g.P;
+    g.x = to_channels_last(s, x);
+    g.out = y;
+    g.bias = b;
+    GemmOperand A = {weight_to_channels_last(s, w), CKK, 0, NULL, NULL}, B = {NULL, 0, 0, pack_cols, &g};
+    GemmOutput C = {NULL, 0, 1.0f, 0.0f, store_y, &g, 1, 1};
+    k_gemm_ex(s->OC, NP, CKK, &A, &B, &C);
 }
 
+// cols^T (pixels x (kh,kw,c)) = gy^T (pixels x OC) @ w' (OC x (kh,kw,c)),
+// each tile added into channels-last gx as it is made (col2im), then gx
+// turned back into (N,C,H,W).
 static void gemm_backward_data(const ConvShape *s, const float *gy, const float *w, const float *b, float *gx) {
-    Plan p = make_plan(s);
-    long P = (long)s->HO * s->WO, CKK = (long)s->C * s->KH * s->KW;
-    float *cols_all = scratch(p.cols_floats * p.threads), *chunk_all = scratch(p.chunk_floats * p.threads);
-#pragma omp parallel num_threads(p.threads) if (p.threads > 1)
-    {
-        int lo, hi, id;
-        my_chunks(&p, &lo, &hi, &id);
-        float *cols = cols_all + id * p.cols_floats, *chunk = chunk_all + id * p.chunk_floats;
-        for (int ch = lo; ch < hi; ch++) {
-            int n0 = ch * p.nb, nb = s->N - n0 < p.nb ? s->N - n0 : p.nb;
-            long ncols = nb * P;
-            const float *g = gy + (long)n0 * s->OC * P;
-            if (nb > 1) {
-                to_chunk(gy, n0, nb, s->OC, P, chunk);
-                g = chunk;
-            }
-            k_gemm(1, 0, (int)CKK, (int)ncols, s->OC, 1.0f, w, (int)CKK, g, (int)ncols, 0.0f, cols, (int)ncols);
-            col2im(s, cols, n0, nb, b, gx);
-        }
-    }
+    ConvGemm g = conv_gemm(s);
+    int CKK = s->C * g.KK, NP = s->N * g.P;
+    float *gxh = workspace(WS_INPUT, padded_floats(s));
+    memset(gxh, 0, sizeof(float) * (size_t)padded_floats(s));
+    g.gy = gy;
+    g.out = gxh;
+    GemmOperand A = {NULL, 0, 0, pack_gy, &g}, B = {weight_to_channels_last(s, w), CKK, 0, NULL, NULL};
+    // A thread's piece is whole samples: no two threads add into the same pixel.
+    GemmOutput C = {NULL, 0, 1.0f, 0.0f, store_col2im, &g, g.P, 0};
+    k_gemm_ex(NP, CKK, s->OC, &A, &B, &C);
+    from_channels_last(s, gxh, b, gx);
 }
 
+// gw' (OC x (kh,kw,c)) = gy (OC x pixels) @ cols^T, then gw' -> gw (OC,C,KH,KW).
 static void gemm_backward_weight(const ConvShape *s, const float *x, const float *gy, float *gw) {
-    Plan p = make_plan(s);
-    long P = (long)s->HO * s->WO, CKK = (long)s->C * s->KH * s->KW, WN = s->OC * CKK;
-    float *cols_all = scratch(p.cols_floats * p.threads), *chunk_all = scratch(p.chunk_floats * p.threads);
-    // Thread 0 accumulates straight into gw, the others into partials that
-    // are added afterwards in thread order.
-    float *partial = scratch(WN * (p.threads - 1));
-    int team = 1;  // the team OpenMP really gave us (it may give fewer threads than asked)
-#pragma omp parallel num_threads(p.threads) if (p.threads > 1)
-    {
-        int lo, hi, id;
-        my_chunks(&p, &lo, &hi, &id);
-#ifdef _OPENMP
-#pragma omp single nowait
-        team = omp_get_num_threads();
-#endif
-        float *cols = cols_all + id * p.cols_floats, *chunk = chunk_all + id * p.chunk_floats;
-        float *acc = id == 0 ? gw : partial + (id - 1) * WN;
-        if (lo == hi) memset(acc, 0, sizeof(float) * WN);
-        for (int ch = lo; ch < hi; ch++) {
-            int n0 = ch * p.nb, nb = s->N - n0 < p.nb ? s->N - n0 : p.nb;
-            long ncols = nb * P;
-            const float *g = gy + (long)n0 * s->OC * P;
-            if (nb > 1) {
-                to_chunk(gy, n0, nb, s->OC, P, chunk);
-                g = chunk;
-            }
-            im2col(s, x, n0, nb, cols);
-            k_gemm(0, 1, s->OC, (int)CKK, (int)ncols, 1.0f, g, (int)ncols, cols, (int)ncols, ch == lo ? 0.0f : 1.0f,
-                   acc, (int)CKK);
-        }
-    }
-    for (int t = 1; t < team; t++) {
-        const float *part = partial + (t - 1) * WN;
-        for (long i = 0; i < WN; i++) gw[i] += part[i];
-    }
+    ConvGemm g = conv_gemm(s);
+    int CKK = s->C * g.KK, NP = s->N * g.P;
+    float *gwt = workspace(WS_WEIGHT, (long)s->OC * CKK);
+    g.x = to_channels_last(s, x);
+    g.gy = gy;
+    GemmOperand A = {NULL, 0, 0, pack_gy_rows, &g}, B = {NULL, 0, 0, pack_patches, &g};
+    GemmOutput C = {gwt, CKK, 1.0f, 0.0f, NULL, NULL, 1, 1};
+    k_gemm_ex(s->OC, CKK, NP, &A, &B, &C);
+    weight_from_channels_last(s, gwt, gw);
+}
+
+// A kernel that covers the whole unpadded input (DCGAN's first generator
+// and last discriminator layers: 4x4 onto 1x1 and back) makes the conv a
+// linear layer on the flattened sample, x (N, C*H*W) and y (N, OC): plain
+// GEMMs, with no gathering and no scattering over 16 KiB strides.
+static int covers_input(const ConvShape *s) { return s->pad == 0 && s->KH == s->H && s->KW == s->W; }
+
+// b (len) copied into every row of m (rows x len), so a GEMM with beta 1 adds onto it.
+static void fill_rows(float *m, int rows, int len, const float *b, int repeat) {
+    for (int r = 0; r < rows; r++)
+        for (int i = 0; i < len; i++) m[(long)r * len + i] = b[i / repeat];
+}
+
+static void dense_forward(const ConvShape *s, const float *x, const float *w, const float *b, float *y) {
+    int CKK = s->C * s->KH * s->KW;
+    if (b) fill_rows(y, s->N, s->OC, b, 1);
+    k_gemm(0, 1, s->N, s->OC, CKK, 1.0f, x, CKK, w, CKK, b ? 1.0f : 0.0f, y, s->OC);   // y = x w^T (+ b)
+}
+
+static void dense_backward_data(const ConvShape *s, const float *gy, const float *w, const float *b, float *gx) {
+    int KK = s->KH * s->KW, CKK = s->C * KK;
+    if (b) fill_rows(gx, s->N, CKK, b, KK);
+    k_gemm(0, 0, s->N, CKK, s->OC, 1.0f, gy, s->OC, w, CKK, b ? 1.0f : 0.0f, gx, CKK);  // gx = gy w (+ b)
+}
+
+static void dense_backward_weight(const ConvShape *s, const float *x, const float *gy, float *gw) {
+    int CKK = s->C * s->KH * s->KW;
+    k_gemm(1, 0, s->OC, CKK, s->N, 1.0f, gy, s->OC, x, CKK, 0.0f, gw, CKK);             // gw = gy^T x
 }
 
 // ---------------------------------------------------------------------------
@@ -354,16 +528,19 @@ static void gemm_backward_weight(const ConvShape *s, const float *x, const float
 
 void conv_cpu_forward(const ConvShape *s, ConvAlgo algo, const float *x, const float *w, const float *b, float *y) {
     if (algo == CONV_NAIVE) naive_forward(s, x, w, b, y);
+    else if (covers_input(s)) dense_forward(s, x, w, b, y);
     else gemm_forward(s, x, w, b, y);
 }
 
 void conv_cpu_backward_data(const ConvShape *s, ConvAlgo algo, const float *gy, const float *w, const float *b,
                             float *gx) {
     if (algo == CONV_NAIVE) naive_backward_data(s, gy, w, b, gx);
+    else if (covers_input(s)) dense_backward_data(s, gy, w, b, gx);
     else gemm_backward_data(s, gy, w, b, gx);
 }
 
 void conv_cpu_backward_weight(const ConvShape *s, ConvAlgo algo, const float *x, const float *gy, float *gw) {
     if (algo == CONV_NAIVE) naive_backward_weight(s, x, gy, gw);
+    else if (covers_input(s)) dense_backward_weight(s, x, gy, gw);
     else gemm_backward_weight(s, x, gy, gw);
 }

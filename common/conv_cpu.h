@@ -22,8 +22,12 @@ typedef struct {
 } ConvShape;
 
 // algo: CONV_NAIVE (one loop nest per output element) or CONV_GEMM
-// (im2col/col2im around k_gemm). Outputs are overwritten, never accumulated.
-// Scratch comes from the step arena.
+// (implicit im2col/col2im around k_gemm_ex). Outputs are overwritten, never
+// accumulated. Scratch lives in buffers that grow to the largest call and
+// are reused (conv_cpu.c); call from one thread at a time, like every op.
+
+// Bytes held by that scratch now (the most one call has needed).
+size_t conv_cpu_workspace_bytes(void);
 
 // x (N,C,H,W), w (OC,C,KH,KW), b (OC) or NULL -> y (N,OC,HO,WO)
 void conv_cpu_forward(const ConvShape *s, ConvAlgo algo, const float *x, const float *w, const float *b, float *y);

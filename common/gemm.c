@@ -27,14 +27,15 @@
 // tile does 24 FMAs (2 per cycle -> 12 cycles) and 14 loads (2 per cycle
 // -> 7 cycles), so it is FMA-bound, as it should be.
 //
-// Threads: C is split into one rectangle per thread along its longer side
-// (in whole tiles), and each thread runs the loops above on its rectangle
+// Threads: C is cut along its longer side into pieces of whole tiles, which
+// threads take one at a time, each running the loops above on its piece
 // with its own packing buffers. Every element of C is computed by the same
-// sequence of operations whichever thread owns it (the K blocking does not
-// depend on the split), so the result is bit-for-bit independent of the
-// thread count. Packing buffers are thread-local, allocated on a thread's
-// first call at their fixed maximum size and reused forever: no malloc per
-// call.
+// sequence of operations whichever thread or piece it falls in (the K
+// blocking does not depend on the split), so the result is bit-for-bit
+// independent of the thread count (a scattering store, the conv's col2im,
+// may add in another order). Packing buffers are thread-local, allocated on
+// a thread's first call at their fixed maximum size and reused forever: no
+// malloc per call.
 #include "kernels.h"
 
 #include <stdlib.h>
@@ -61,6 +62,8 @@
 #define KC 256           // depth of one packed block
 #define MC (MR * 16)     // rows of one packed A block (L2: MC x KC x 4 bytes)
 #define NC 3072          // columns of one packed B panel
+#define NC_SHORT 512     // ... when C has at most MC rows (L2: 512 x KC x 4 bytes = 512 KiB)
+#define K_WHOLE 4096     // ... and K is at most this: all of A packed at once (3 MiB per thread)
 
 typedef float vf __attribute__((vector_size(VL * sizeof(float)), may_alias));
 
@@ -77,6 +80,8 @@ static inline vf fmadd(vf a, vf b, vf acc) { return (vf)_mm256_fmadd_ps((__m256)
 static inline vf fmadd(vf a, vf b, vf acc) { return acc + a * b; }
 #endif
 
+#define MIN_PIECE 512  // rows or columns of C a thread takes at a time (k_gemm_ex)
+
 // Below this many multiply-adds one thread finishes before a team would
 // even wake up (~2 us to start, ~50 GFLOP/s per core: 100k FMAs = 4 us).
 #define PAR_MIN_FLOPS (1L << 18)
@@ -87,48 +92,56 @@ static inline vf fmadd(vf a, vf b, vf acc) { return acc + a * b; }
 //   Ap: for each MR-row sliver, for each k: MR values   (a column of the sliver)
 //   Bp: for each NR-col sliver, for each k: NR values   (a row of the sliver)
 // with rows/columns past the matrix edge filled with zeros.
+//
+// When the packed order runs across source rows (op(A) not transposed,
+// op(B) transposed), packing is a transpose, done in 8x8 register blocks
+// (k_transpose: 0.09 ns per value against 0.3 for a plain loop). The plain
+// loop that reads a few values from each of MR..NR rows per k was slower
+// still, 1.2 ns at n = 1024: rows 4 KiB apart all fall in the same L1 set,
+// so 32 of them evict each other before the next k comes back for them.
 
 static void pack_a(int trans, const float *A, int lda, int i0, int mc, int k0, int kc, float *Ap) {
     for (int ir = 0; ir < mc; ir += MR) {
         int mr = mc - ir < MR ? mc - ir : MR;
-        for (int k = 0; k < kc; k++) {
-            float *dst = Ap + (long)ir * kc + (long)k * MR;
-            if (trans) {  // op(A)[i][k] = A[k][i]: the sliver's column is contiguous
+        float *dst = Ap + (long)ir * kc;
+        if (trans) {  // op(A)[i][k] = A[k][i]: the sliver's column is contiguous
+            for (int k = 0; k < kc; k++) {
                 const float *src = A + (long)(k0 + k) * lda + i0 + ir;
-                for (int i = 0; i < mr; i++) dst[i] = src[i];
-            } else {
-                const float *src = A + (long)(i0 + ir) * lda + k0 + k;
-                for (int i = 0; i < mr; i++) dst[i] = src[(long)i * lda];
+                for (int i = 0; i < mr; i++) dst[(long)k * MR + i] = src[i];
             }
-            for (int i = mr; i < MR; i++) dst[i] = 0.0f;
+        } else {      // rows of A become columns of the sliver
+            k_transpose(A + (long)(i0 + ir) * lda + k0, lda, dst, MR, mr, kc);
         }
+        for (int i = mr; i < MR; i++)
+            for (int k = 0; k < kc; k++) dst[(long)k * MR + i] = 0.0f;
     }
 }
 
 static void pack_b(int trans, const float *B, int ldb, int k0, int kc, int j0, int nc, float *Bp) {
     for (int jr = 0; jr < nc; jr += NR) {
         int nr = nc - jr < NR ? nc - jr : NR;
-        for (int k = 0; k < kc; k++) {
-            float *dst = Bp + (long)jr * kc + (long)k * NR;
-            if (trans) {  // op(B)[k][j] = B[j][k]
-                const float *src = B + (long)(j0 + jr) * ldb + k0 + k;
-                for (int j = 0; j < nr; j++) dst[j] = src[(long)j * ldb];
-            } else {
+        float *dst = Bp + (long)jr * kc;
+        if (trans) {  // op(B)[k][j] = B[j][k]: rows of B become rows of the sliver
+            k_transpose(B + (long)(j0 + jr) * ldb + k0, ldb, dst, NR, nr, kc);
+        } else {
+            for (int k = 0; k < kc; k++) {
                 const float *src = B + (long)(k0 + k) * ldb + j0 + jr;
-                for (int j = 0; j < nr; j++) dst[j] = src[j];
+                for (int j = 0; j < nr; j++) dst[(long)k * NR + j] = src[j];
             }
-            for (int j = nr; j < NR; j++) dst[j] = 0.0f;
         }
+        for (int j = nr; j < NR; j++)
+            for (int k = 0; k < kc; k++) dst[(long)k * NR + j] = 0.0f;
     }
 }
 
 // ---------------------------------------------------------------------------
 // Micro-kernel: acc (MR x NR) = Ap sliver (MR x kc) times Bp sliver (kc x NR),
 // then C[0:mr, 0:nr] = alpha acc + beta C. beta == 0 never reads C (it may
-// hold garbage or NaN, as BLAS allows).
+// hold garbage or NaN, as BLAS allows). A C with a store function gets the
+// tile instead (spilled to memory: ~400 floats against kc * 384 FMAs).
 
-static void micro_kernel(int kc, const float *restrict Ap, const float *restrict Bp, float alpha, float beta,
-                         float *C, int ldc, int mr, int nr) {
+static void micro_kernel(int kc, const float *restrict Ap, const float *restrict Bp, const GemmOutput *out,
+                         float beta, int i0, int j0, int mr, int nr) {
     vf acc[MR][NV];
     for (int i = 0; i < MR; i++)
         for (int v = 0; v < NV; v++) acc[i][v] = (vf){0};
@@ -145,7 +158,10 @@ static void micro_kernel(int kc, const float *restrict Ap, const float *restrict
             acc[i][1] = fmadd(ai, b1, acc[i][1]);
         }
     }
-    if (mr == MR && nr == NR) {
+    float alpha = out->alpha;
+    float *C = out->data + (long)i0 * out->ld + j0;
+    int ldc = out->ld;
+    if (!out->store && mr == MR && nr == NR) {
         for (int i = 0; i < MR; i++)
             for (int v = 0; v < NV; v++) {
                 float *c = C + (long)i * ldc + v * VL;
@@ -159,9 +175,14 @@ static void micro_kernel(int kc, const float *restrict Ap, const float *restrict
             }
         return;
     }
-    // Edge tile: spill the registers, then copy only the part inside C.
+    // Edge tile or custom store: spill the registers, then hand over / copy
+    // only the part inside C.
     float tile[MR][NR] __attribute__((aligned(64)));
     memcpy(tile, acc, sizeof tile);
+    if (out->store) {
+        out->store(out->ctx, i0, j0, mr, nr, &tile[0][0], NR, beta == 0.0f);
+        return;
+    }
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < nr; j++) {
             float *c = C + (long)i * ldc + j;
@@ -172,7 +193,7 @@ static void micro_kernel(int kc, const float *restrict Ap, const float *restrict
 // ---------------------------------------------------------------------------
 // One thread's share: the block loops over C[i0:i0+m, j0:j0+n].
 
-static _Thread_local float *pack_a_buf, *pack_b_buf;
+static _Thread_local float *pack_a_buf, *pack_b_buf, *pack_a_whole;
 
 // Every thread's buffers are also listed here, so they stay reachable from
 // a global for as long as the program runs (they are meant to live until
@@ -189,31 +210,77 @@ static float *buffer_new(size_t floats) {
     return p;
 }
 
-static void gemm_rect(int trans_a, int trans_b, int i0, int m, int j0, int n, int K, float alpha,
-                      const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+static void gemm_rect(int i0, int m, int j0, int n, int K, const GemmOperand *A, const GemmOperand *B,
+                      const GemmOutput *C) {
     if (!pack_a_buf) {  // first call on this thread: fixed-size buffers, kept for good
         pack_a_buf = buffer_new((size_t)MC * KC);
         pack_b_buf = buffer_new((size_t)(NC + NR - 1) / NR * NR * KC);
     }
     float *Ap = pack_a_buf, *Bp = pack_b_buf;
+    if (m <= MC && K <= K_WHOLE) {
+        // C has few rows (a layer's channels, a batch of 64), so A is small:
+        // pack all of it once, then take C in panels of NC_SHORT columns and
+        // finish each panel (all its K blocks) before the next. The panel of
+        // C stays in L2 while its K blocks add up (a conv's scattered store
+        // reads it back 4 times for K = 1024), and so does the packed B
+        // panel, which only this one A block reads. Each tile of C sums its
+        // K blocks in the same order as below.
+        if (!pack_a_whole) pack_a_whole = buffer_new((size_t)(MC + MR - 1) / MR * MR * K_WHOLE);
+        int m_pad = (m + MR - 1) / MR * MR;
+        for (int pc = 0; pc < K; pc += KC) {
+            int kc = K - pc < KC ? K - pc : KC;
+            float *a = pack_a_whole + (long)m_pad * pc;
+            if (A->pack) A->pack(A->ctx, i0, m, pc, kc, MR, a);
+            else pack_a(A->trans, A->data, A->ld, i0, m, pc, kc, a);
+        }
+        for (int jc = 0; jc < n; jc += NC_SHORT) {
+            int nc = n - jc < NC_SHORT ? n - jc : NC_SHORT;
+            for (int pc = 0; pc < K; pc += KC) {
+                int kc = K - pc < KC ? K - pc : KC;
+                float beta_k = pc == 0 ? (C->store ? 0.0f : C->beta) : 1.0f;
+                const float *a = pack_a_whole + (long)m_pad * pc;
+                if (B->pack) B->pack(B->ctx, j0 + jc, nc, pc, kc, NR, Bp);
+                else pack_b(B->trans, B->data, B->ld, pc, kc, j0 + jc, nc, Bp);
+                for (int jr = 0; jr < nc; jr += NR) {
+                    int nr = nc - jr < NR ? nc - jr : NR;
+                    for (int ir = 0; ir < m; ir += MR) {
+                        int mr = m - ir < MR ? m - ir : MR;
+                        micro_kernel(kc, a + (long)ir * kc, Bp + (long)jr * kc, C, beta_k, i0 + ir, j0 + jc + jr,
+                                     mr, nr);
+                    }
+                }
+            }
+        }
+        return;
+    }
     for (int jc = 0; jc < n; jc += NC) {
         int nc = n - jc < NC ? n - jc : NC;
         for (int pc = 0; pc < K; pc += KC) {
             int kc = K - pc < KC ? K - pc : KC;
             // The first K block applies the caller's beta; later blocks add
-            // onto what the earlier ones stored.
-            float beta_k = pc == 0 ? beta : 1.0f;
-            pack_b(trans_b, B, ldb, pc, kc, j0 + jc, nc, Bp);
+            // onto what the earlier ones stored. (A store function is told
+            // "first" by beta == 0.)
+            float beta_k = pc == 0 ? (C->store ? 0.0f : C->beta) : 1.0f;
+            if (B->pack) B->pack(B->ctx, j0 + jc, nc, pc, kc, NR, Bp);
+            else pack_b(B->trans, B->data, B->ld, pc, kc, j0 + jc, nc, Bp);
             for (int ic = 0; ic < m; ic += MC) {
                 int mc = m - ic < MC ? m - ic : MC;
-                pack_a(trans_a, A, lda, i0 + ic, mc, pc, kc, Ap);
-                for (int jr = 0; jr < nc; jr += NR) {
-                    int nr = nc - jr < NR ? nc - jr : NR;
-                    for (int ir = 0; ir < mc; ir += MR) {
-                        int mr = mc - ir < MR ? mc - ir : MR;
-                        float *c = C + (long)(i0 + ic + ir) * ldc + j0 + jc + jr;
-                        micro_kernel(kc, Ap + (long)ir * kc, Bp + (long)jr * kc, alpha, beta_k, c, ldc, mr, nr);
-                    }
+                if (A->pack) A->pack(A->ctx, i0 + ic, mc, pc, kc, MR, Ap);
+                else pack_a(A->trans, A->data, A->ld, i0 + ic, mc, pc, kc, Ap);
+                if (!C->store) {
+                    for (int jr = 0; jr < nc; jr += NR)
+                        for (int ir = 0; ir < mc; ir += MR)
+                            micro_kernel(kc, Ap + (long)ir * kc, Bp + (long)jr * kc, C, beta_k, i0 + ic + ir,
+                                         j0 + jc + jr, mc - ir < MR ? mc - ir : MR, nc - jr < NR ? nc - jr : NR);
+                } else {
+                    // A store function gets a band of MR rows across all
+                    // columns before the next band: col2im's band then adds
+                    // into a few rows of gx that stay in L1 (the order above
+                    // sweeps all of the block's gx once per column sliver).
+                    for (int ir = 0; ir < mc; ir += MR)
+                        for (int jr = 0; jr < nc; jr += NR)
+                            micro_kernel(kc, Ap + (long)ir * kc, Bp + (long)jr * kc, C, beta_k, i0 + ic + ir,
+                                         j0 + jc + jr, mc - ir < MR ? mc - ir : MR, nc - jr < NR ? nc - jr : NR);
                 }
             }
         }
@@ -226,41 +293,54 @@ static void scale_c(int M, int N, float beta, float *C, int ldc) {
         for (int j = 0; j < N; j++) C[(long)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(long)i * ldc + j];
 }
 
-void k_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
-            const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+static int gcd(int a, int b) { return b ? gcd(b, a % b) : a; }
+
+void k_gemm_ex(int M, int N, int K, const GemmOperand *A, const GemmOperand *B, const GemmOutput *C) {
     if (M <= 0 || N <= 0) return;
-    if (K <= 0 || alpha == 0.0f) {
-        scale_c(M, N, beta, C, ldc);
+    if (!C->store && (K <= 0 || C->alpha == 0.0f)) {
+        scale_c(M, N, C->beta, C->data, C->ld);
         return;
     }
+    if (K <= 0) return;  // a store function gets nothing: its output is the empty sum
     int threads = 1;
 #ifdef _OPENMP
     if ((long)M * N * K >= PAR_MIN_FLOPS && !omp_in_parallel()) threads = omp_get_max_threads();
 #endif
-    // Split along the longer side, in whole tiles, so every thread gets a
-    // rectangle of about the same area.
-    int split_m = M >= N;
-    int unit = split_m ? MR : NR, len = split_m ? M : N;
-    int tiles = (len + unit - 1) / unit;
-    if (threads > tiles) threads = tiles;
+    // Split along the longer side that may be split, in steps that are whole
+    // tiles and whole units.
+    int split_m = C->unit_m && (M >= N || !C->unit_n);
+    int tile = split_m ? MR : NR, unit = split_m ? C->unit_m : C->unit_n, len = split_m ? M : N;
+    if (!C->unit_m && !C->unit_n) threads = 1;
+    int step = unit ? tile / gcd(tile, unit) * unit : tile;  // lcm(tile, unit)
+    // Threads take pieces of C from a shared counter (dynamic schedule)
+    // rather than one fixed share each: on a machine whose cores are busy
+    // with other work too, a thread that waits for a core would otherwise
+    // hold up the whole call while its partner sleeps. Each piece packs the
+    // whole of the operand along the other side again (A for column
+    // pieces), so pieces are at least MIN_PIECE long: that repacking then
+    // costs at most ~6% (one value packed per 512 multiply-adds), usually
+    // far less. Every element of C is computed the same way whichever
+    // piece or thread it falls in. A C too short for that is shared out
+    // one piece per thread, as evenly as whole steps allow.
+    int share = (len + threads - 1) / threads;
+    int piece = ((share < MIN_PIECE ? share : MIN_PIECE) + step - 1) / step * step;
+    int pieces = (len + piece - 1) / piece;
+    if (threads > pieces) threads = pieces;
     if (threads <= 1) {
-        gemm_rect(trans_a, trans_b, 0, M, 0, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        gemm_rect(0, M, 0, N, K, A, B, C);
         return;
     }
-#pragma omp parallel num_threads(threads)
-    {
-#ifdef _OPENMP
-        int id = omp_get_thread_num(), nt = omp_get_num_threads();
-#else
-        int id = 0, nt = 1;
-#endif
-        int lo = (int)((long)tiles * id / nt) * unit, hi = (int)((long)tiles * (id + 1) / nt) * unit;
-        if (hi > len) hi = len;
-        if (lo < hi) {
-            if (split_m)
-                gemm_rect(trans_a, trans_b, lo, hi - lo, 0, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-            else
-                gemm_rect(trans_a, trans_b, 0, M, lo, hi - lo, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        }
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+    for (int q = 0; q < pieces; q++) {
+        int lo = q * piece, hi = lo + piece < len ? lo + piece : len;
+        if (split_m) gemm_rect(lo, hi - lo, 0, N, K, A, B, C);
+        else gemm_rect(0, M, lo, hi - lo, K, A, B, C);
     }
+}
+
+void k_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
+            const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    GemmOperand a = {A, lda, trans_a, NULL, NULL}, b = {B, ldb, trans_b, NULL, NULL};
+    GemmOutput c = {C, ldc, alpha, beta, NULL, NULL, 1, 1};
+    k_gemm_ex(M, N, K, &a, &b, &c);
 }

@@ -34,9 +34,13 @@ Tensor *t_tanh(Tensor *x);
 Tensor *t_sigmoid(Tensor *x);
 
 // Constants of x (no graph, zero derivative almost everywhere); the
-// backwards of abs, relu and leaky_relu multiply by them.
+// backward of abs multiplies by them.
 Tensor *t_sign(Tensor *x);                  // -1, 0, +1
 Tensor *t_slope_mask(Tensor *x, float neg); // 1 where x > 0, else neg
+// g * slope_mask(x, slope) in one pass, no mask tensor: the backward of
+// relu (slope 0) and leaky_relu. Linear in g, constant in x (derivative 0
+// almost everywhere), so its own backward is itself: twice differentiable.
+Tensor *t_leaky_relu_backward(Tensor *g, Tensor *x, float slope);
 
 // --- reductions -------------------------------------------------------------
 Tensor *t_sum(Tensor *x);                          // all -> shape (1)
@@ -80,6 +84,7 @@ typedef enum { CONV_DEFAULT = 0, CONV_NAIVE = 1, CONV_TILED = 2, CONV_GEMM = 3 }
 void t_set_conv_algo(ConvAlgo algo);
 ConvAlgo t_get_conv_algo(void);
 double t_conv_seconds(ConvAlgo algo);   // time spent in conv kernels so far, per variant
+size_t t_conv_workspace_bytes(void);    // scratch the conv kernels hold (reused, outside the arena)
 
 // --- normalization ------------------------------------------------------------
 // Batch norm over (N,H,W) per channel; x (N,C,H,W) or (N,C). training: batch statistics (biased

@@ -41,6 +41,8 @@ double t_conv_seconds(ConvAlgo algo) {
     return conv_secs[cpu_algo(algo)];
 }
 
+size_t t_conv_workspace_bytes(void) { return conv_cpu_workspace_bytes(); }
+
 static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);

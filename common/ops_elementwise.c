@@ -120,14 +120,35 @@ static void abs_backward(Tensor *out, Tensor *g, Tensor **gin) { gin[0] = t_mul(
 static const Op OP_ABS = {"abs", abs_backward};
 Tensor *t_abs(Tensor *x) { return unary(&OP_ABS, U_ABS, x, 0); }
 
+// g * slope_mask(x): the backward of relu and leaky_relu as one op (one pass
+// over memory instead of a mask tensor and a multiply). It is linear in g
+// with the constant factor slope_mask(x), so
+//   d/dg = slope_mask(x)  -> the same op applied to the incoming gradient
+//   d/dx = 0 almost everywhere (the mask is piecewise constant): no gradient
+static void leaky_relu_backward_backward(Tensor *out, Tensor *g, Tensor **gin) {
+    if (t_wants(out, 0)) gin[0] = t_leaky_relu_backward(g, out->in[1], out->farg[0]);
+}
+static const Op OP_LEAKY_RELU_BACKWARD = {"leaky_relu_backward", leaky_relu_backward_backward};
+
+Tensor *t_leaky_relu_backward(Tensor *g, Tensor *x, float slope) {
+    if (g->numel != x->numel)
+        t_fatal("leaky_relu_backward: gradient %s and input %s differ in size", t_shape_str(g), t_shape_str(x));
+    t_check_same_device("leaky_relu_backward", g, x);
+    Tensor *in[2] = {g, x};
+    Tensor *out = t_op_result(&OP_LEAKY_RELU_BACKWARD, x->ndim, x->shape, in, 2);
+    out->farg[0] = slope;
+    k_mul_slope_mask(g, x, out, slope);
+    return out;
+}
+
 // d relu x = 1 where x > 0, else 0
-static void relu_backward(Tensor *out, Tensor *g, Tensor **gin) { gin[0] = t_mul(g, t_slope_mask(out->in[0], 0.0f)); }
+static void relu_backward(Tensor *out, Tensor *g, Tensor **gin) { gin[0] = t_leaky_relu_backward(g, out->in[0], 0.0f); }
 static const Op OP_RELU = {"relu", relu_backward};
 Tensor *t_relu(Tensor *x) { return unary(&OP_RELU, U_RELU, x, 0); }
 
 // d leaky_relu x = 1 where x > 0, else slope
 static void leaky_relu_backward(Tensor *out, Tensor *g, Tensor **gin) {
-    gin[0] = t_mul(g, t_slope_mask(out->in[0], out->farg[0]));
+    gin[0] = t_leaky_relu_backward(g, out->in[0], out->farg[0]);
 }
 static const Op OP_LEAKY_RELU = {"leaky_relu", leaky_relu_backward};
 Tensor *t_leaky_relu(Tensor *x, float slope) { return unary(&OP_LEAKY_RELU, U_LEAKY_RELU, x, slope); }

@@ -37,34 +37,20 @@ static BnShape bn_shape(const Tensor *x) {
     return s;
 }
 
-// Per-channel sum of x (a) or of (x - mean)^2 (b), in double across rows,
-// float within a row so the inner loop vectorizes.
-static double channel_sum(const float *x, BnShape s, int c) {
-    double total = 0.0;
-    for (int n = 0; n < s.N; n++) {
-        const float *row = x + ((long)n * s.C + c) * s.S;
-        float part = 0.0f;
-#pragma omp simd reduction(+ : part)
-        for (long i = 0; i < s.S; i++) part += row[i];
-        total += part;
-    }
-    return total;
-}
+// Every kernel below walks x in memory order: sample by sample, and within
+// a sample channel by channel, each (n, c) row handled by a vectorized
+// inner loop whose result is added into that channel's running total. (One
+// channel at a time instead would read rows C*H*W floats apart: with 4x4
+// maps and 256 channels that is every 16 KiB, all in the same L1 set, so
+// each row came from L2.) Each channel's totals are summed in sample order,
+// float within a row and double across rows: the same operations in the
+// same order for any thread count.
 
-static double channel_sq_dev(const float *x, BnShape s, int c, float mean) {
-    double total = 0.0;
-    for (int n = 0; n < s.N; n++) {
-        const float *row = x + ((long)n * s.C + c) * s.S;
-        float part = 0.0f;
-#pragma omp simd reduction(+ : part)
-        for (long i = 0; i < s.S; i++) {
-            float d = row[i] - mean;
-            part += d * d;
-        }
-        total += part;
-    }
-    return total;
-}
+// Channels are handed to threads in blocks of about C/16, one block at a
+// time (dynamic schedule), so a thread that waits for a core does not hold
+// up the layer: its partner takes the blocks it would have done. A channel's
+// totals never depend on which block or thread computed them.
+static int channel_block(int C) { return C >= 16 ? C / 16 : 1; }
 
 // ---------------------------------------------------------------------------
 // Batch norm backward: one fused kernel, first order only.
@@ -88,37 +74,47 @@ static void bn_backward_kernel(const Tensor *x, const Tensor *gamma, const Tenso
                                int training, Tensor *gx, Tensor *dgamma, Tensor *dbeta) {
     BnShape s = bn_shape(x);
     double M = (double)s.N * s.S;
-    const float *xd = x->data, *gd = gy->data;
-#pragma omp parallel for if(x->numel > PAR_MIN) schedule(static)
-    for (int c = 0; c < s.C; c++) {
-        float mean = stats->data[c], invstd = stats->data[s.C + c];
-        float k = (gamma ? gamma->data[c] : 1.0f) * invstd;   // dy/dxhat * dxhat/dx
-        double sum_g = 0.0, sum_g_dev = 0.0;                  // sum(g), sum(g (x - mean))
-        for (int n = 0; n < s.N; n++) {
-            long off = ((long)n * s.C + c) * s.S;
-            float pg = 0.0f, pgd = 0.0f;
+    const float *xd = x->data, *gd = gy->data, *mean = stats->data, *invstd = stats->data + s.C;
+    double *sum_g = t_arena_alloc(sizeof(double) * 2 * (size_t)s.C), *sum_g_dev = sum_g + s.C;
+    float *coef = t_arena_alloc(sizeof(float) * 3 * (size_t)s.C);   // k, a, b per channel (below)
+    int cb = channel_block(s.C);
+#pragma omp parallel for schedule(dynamic, 1) if(x->numel > PAR_MIN)
+    for (int c0 = 0; c0 < s.C; c0 += cb) {
+        int c1 = c0 + cb < s.C ? c0 + cb : s.C;
+        // sum(g) and sum(g (x - mean)) per channel
+        for (int c = c0; c < c1; c++) sum_g[c] = sum_g_dev[c] = 0.0;
+        for (int n = 0; n < s.N; n++)
+            for (int c = c0; c < c1; c++) {
+                long off = ((long)n * s.C + c) * s.S;
+                float m = mean[c], pg = 0.0f, pgd = 0.0f;
 #pragma omp simd reduction(+ : pg, pgd)
-            for (long i = 0; i < s.S; i++) {
-                pg += gd[off + i];
-                pgd += gd[off + i] * (xd[off + i] - mean);
+                for (long i = 0; i < s.S; i++) {
+                    pg += gd[off + i];
+                    pgd += gd[off + i] * (xd[off + i] - m);
+                }
+                sum_g[c] += pg;
+                sum_g_dev[c] += pgd;
             }
-            sum_g += pg;
-            sum_g_dev += pgd;
+        for (int c = c0; c < c1; c++) {
+            float k = (gamma ? gamma->data[c] : 1.0f) * invstd[c];   // dy/dxhat * dxhat/dx
+            double sum_g_xhat = sum_g_dev[c] * invstd[c];             // sum(g xhat)
+            if (dbeta) dbeta->data[c] = (float)sum_g[c];
+            if (dgamma) dgamma->data[c] = (float)sum_g_xhat;
+            // dx = k g + a + b (x - mean): the training formula expanded so the
+            // inner loop is one fused multiply-add chain per element.
+            coef[3 * c] = k;
+            coef[3 * c + 1] = training ? (float)(-k * sum_g[c] / M) : 0.0f;                  // -k sum(g) / M
+            coef[3 * c + 2] = training ? (float)(-k * invstd[c] * sum_g_xhat / M) : 0.0f;   // -k xhat sum(g xhat) / M, per (x-mean)
         }
-        double sum_g_xhat = sum_g_dev * invstd;               // sum(g xhat)
-        if (dbeta) dbeta->data[c] = (float)sum_g;
-        if (dgamma) dgamma->data[c] = (float)sum_g_xhat;
-        if (!gx) continue;
-        // dx = k g + a + b (x - mean): the training formula expanded so the
-        // inner loop is one fused multiply-add chain per element.
-        float a = training ? (float)(-k * sum_g / M) : 0.0f;                    // -k sum(g) / M
-        float b = training ? (float)(-k * invstd * sum_g_xhat / M) : 0.0f;     // -k xhat sum(g xhat) / M, per (x-mean)
-        for (int n = 0; n < s.N; n++) {
-            long off = ((long)n * s.C + c) * s.S;
-            float *o = gx->data + off;
+        if (gx)
+            for (int n = 0; n < s.N; n++)
+                for (int c = c0; c < c1; c++) {
+                    long off = ((long)n * s.C + c) * s.S;
+                    float k = coef[3 * c], a = coef[3 * c + 1], b = coef[3 * c + 2], m = mean[c];
+                    float *o = gx->data + off;
 #pragma omp simd
-            for (long i = 0; i < s.S; i++) o[i] = k * gd[off + i] + a + b * (xd[off + i] - mean);
-        }
+                    for (long i = 0; i < s.S; i++) o[i] = k * gd[off + i] + a + b * (xd[off + i] - m);
+                }
     }
 }
 
@@ -178,38 +174,72 @@ Tensor *t_batch_norm2d(Tensor *x, Tensor *gamma, Tensor *beta, Tensor *running_m
     out->saved = t_empty(2, 2, s.C);
     float *mean_of = out->saved->data, *invstd_of = out->saved->data + s.C;
 
-#pragma omp parallel for if(x->numel > PAR_MIN) schedule(static)
-    for (int c = 0; c < s.C; c++) {
-        float mean, invstd;
+    double *total = t_arena_alloc(sizeof(double) * (size_t)s.C);
+    float *scale_of = t_arena_alloc(sizeof(float) * 2 * (size_t)s.C), *shift_of = scale_of + s.C;
+    int cb = channel_block(s.C);
+#pragma omp parallel for schedule(dynamic, 1) if(x->numel > PAR_MIN)
+    for (int c0 = 0; c0 < s.C; c0 += cb) {
+        int c1 = c0 + cb < s.C ? c0 + cb : s.C;
         if (training) {
             // Two passes (mean, then squared deviations) rather than
             // E[x^2] - E[x]^2, which cancels badly when |mean| >> std.
-            mean = (float)(channel_sum(x->data, s, c) / (double)M);
-            double sq = channel_sq_dev(x->data, s, c, mean);
-            double var = sq / (double)M;                       // biased: normalizes this batch
-            invstd = (float)(1.0 / sqrt(var + (double)eps));
-            if (running_mean) {
-                // PyTorch's update: r = (1 - m) r + m batch, the variance unbiased (n / (n-1)).
-                double unbiased = sq / (double)(M - 1);
-                running_mean->data[c] = (1.0f - momentum) * running_mean->data[c] + momentum * mean;
-                running_var->data[c] = (1.0f - momentum) * running_var->data[c] + momentum * (float)unbiased;
+            for (int c = c0; c < c1; c++) total[c] = 0.0;
+            for (int n = 0; n < s.N; n++)
+                for (int c = c0; c < c1; c++) {
+                    const float *row = x->data + ((long)n * s.C + c) * s.S;
+                    float part = 0.0f;
+#pragma omp simd reduction(+ : part)
+                    for (long i = 0; i < s.S; i++) part += row[i];
+                    total[c] += part;
+                }
+            for (int c = c0; c < c1; c++) {
+                mean_of[c] = (float)(total[c] / (double)M);
+                total[c] = 0.0;
             }
-        } else {
-            mean = running_mean->data[c];
-            invstd = (float)(1.0 / sqrt((double)running_var->data[c] + (double)eps));
+            for (int n = 0; n < s.N; n++)
+                for (int c = c0; c < c1; c++) {
+                    const float *row = x->data + ((long)n * s.C + c) * s.S;
+                    float mean = mean_of[c], part = 0.0f;
+#pragma omp simd reduction(+ : part)
+                    for (long i = 0; i < s.S; i++) {
+                        float d = row[i] - mean;
+                        part += d * d;
+                    }
+                    total[c] += part;
+                }
         }
-        mean_of[c] = mean;
-        invstd_of[c] = invstd;
-        // y = gamma (x - mean) invstd + beta = scale * x + shift, one FMA per element.
-        float scale = (gamma ? gamma->data[c] : 1.0f) * invstd;
-        float shift = (beta ? beta->data[c] : 0.0f) - mean * scale;
-        for (int n = 0; n < s.N; n++) {
-            long off = ((long)n * s.C + c) * s.S;
-            const float *xr = x->data + off;
-            float *yr = out->data + off;
+        for (int c = c0; c < c1; c++) {
+            float mean, invstd;
+            if (training) {
+                mean = mean_of[c];
+                double sq = total[c];
+                double var = sq / (double)M;                       // biased: normalizes this batch
+                invstd = (float)(1.0 / sqrt(var + (double)eps));
+                if (running_mean) {
+                    // PyTorch's update: r = (1 - m) r + m batch, the variance unbiased (n / (n-1)).
+                    double unbiased = sq / (double)(M - 1);
+                    running_mean->data[c] = (1.0f - momentum) * running_mean->data[c] + momentum * mean;
+                    running_var->data[c] = (1.0f - momentum) * running_var->data[c] + momentum * (float)unbiased;
+                }
+            } else {
+                mean = running_mean->data[c];
+                invstd = (float)(1.0 / sqrt((double)running_var->data[c] + (double)eps));
+            }
+            mean_of[c] = mean;
+            invstd_of[c] = invstd;
+            // y = gamma (x - mean) invstd + beta = scale * x + shift, one FMA per element.
+            float scale = (gamma ? gamma->data[c] : 1.0f) * invstd;
+            scale_of[c] = scale;
+            shift_of[c] = (beta ? beta->data[c] : 0.0f) - mean * scale;
+        }
+        for (int n = 0; n < s.N; n++)
+            for (int c = c0; c < c1; c++) {
+                long off = ((long)n * s.C + c) * s.S;
+                const float *xr = x->data + off;
+                float *yr = out->data + off, scale = scale_of[c], shift = shift_of[c];
 #pragma omp simd
-            for (long i = 0; i < s.S; i++) yr[i] = xr[i] * scale + shift;
-        }
+                for (long i = 0; i < s.S; i++) yr[i] = xr[i] * scale + shift;
+            }
     }
     return out;
 }

@@ -134,6 +134,8 @@ static void naive_vs_gemm(void) {
         {"batch 1 (GEMM threads inside)", 0, {1, 16, 32, 32}, {8, 16, 3, 3}, 1, 1, 0},
         {"DCGAN G layer 4x4 -> 8x8", 1, {6, 32, 4, 4}, {32, 16, 4, 4}, 2, 1, 0},
         {"G first layer 1x1 -> 4x4", 1, {9, 20, 1, 1}, {20, 12, 4, 4}, 1, 0, 0},
+        {"D last layer 4x4 -> 1x1 (a linear layer)", 0, {37, 24, 4, 4}, {3, 24, 4, 4}, 1, 0, 0},
+        {"kernel covers the input, stride 2", 0, {5, 3, 5, 5}, {7, 3, 5, 5}, 2, 0, 0},
         {"transposed k5 s2 p2 output_padding 1", 1, {2, 6, 9, 7}, {6, 5, 5, 5}, 2, 2, 1},
     };
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
