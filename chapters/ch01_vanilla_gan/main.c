@@ -145,6 +145,7 @@ int main(int argc, char **argv) {
                   "Chapter 1: the vanilla GAN (Goodfellow et al., 2014), minimax loss, MLP G and D.\n"
                   "Writes loss.dat, sample pictures, samples, metrics.txt and checkpoint.bin to --out.",
                   "");
+    run.evaluate = 1;  // images: FID, inception score, classes covered, class KL at the end
     if (gan_run_load_data(&run) != 0) return 1;
 
     static Generator g;      // static: built in place, never copied (nn.h)

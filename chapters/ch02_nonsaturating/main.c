@@ -167,6 +167,7 @@ int main(int argc, char **argv) {
                   "Chapter 2: the non-saturating generator loss -log D(G(z)) against the minimax one;\n"
                   "logs the norm of G's gradient under both losses (gradnorm.dat, gradnorm.png).",
                   "loss d-warmup");
+    run.evaluate = 1;  // images: FID, inception score, classes covered, class KL at the end
     if (gan_run_load_data(&run) != 0) return 1;
     GeneratorLoss which = strcmp(loss, "nonsat") == 0 ? LOSS_NONSAT : LOSS_MINIMAX;
 
