@@ -30,17 +30,21 @@ CHAPTERS := $(foreach d,$(CHAPTER_DIRS),chapter$(call chapter_num,$(d)))
 
 all: cuda-note $(CHAPTERS)
 
+# Objects of another compiler go to their own build dir (build/solutions-clang),
+# so `make CC=clang` after a gcc build really recompiles.
+CC_TAG := $(if $(filter gcc,$(notdir $(CC))),,-$(notdir $(CC)))
+
 # --- flags -------------------------------------------------------------------
 WARN := -Wall -Wextra
 ifeq ($(DEBUG),1)
 OPT := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
-VARIANT := debug-$(SRC)
+VARIANT := debug-$(SRC)$(CC_TAG)
 else
 # -fno-math-errno: sqrtf and friends need not set errno (nothing here reads
 # it), so loops that call them vectorize: Adam's update (exercise 0.4) runs
 # 16 lanes at a time instead of one, with bit-identical results.
 OPT := -O3 -march=native -fno-math-errno
-VARIANT := $(SRC)
+VARIANT := $(SRC)$(CC_TAG)
 endif
 
 # OpenMP when the compiler has it (clang may lack libomp).
