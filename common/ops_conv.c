@@ -13,10 +13,12 @@
 // summed over N, H and W. Because all of this is written with ops, gradients
 // of gradients (WGAN-GP's penalty) need nothing special.
 //
-// The kernels are in conv_cpu.c; this file checks shapes, allocates, records
-// the graph, picks the algorithm and times it.
+// The kernels are in conv_cpu.c (naive, GEMM) and conv_tiled.c (tiled);
+// this file checks shapes, allocates, records the graph, picks the algorithm
+// and times it.
 #include "ops.h"
 #include "conv_cpu.h"
+#include "conv_tiled.h"
 
 #include <time.h>
 
@@ -29,19 +31,18 @@ static double conv_secs[4];
 void t_set_conv_algo(ConvAlgo algo) { conv_algo = algo; }
 ConvAlgo t_get_conv_algo(void) { return conv_algo; }
 
-// What actually runs on the CPU: naive when asked for, else im2col + GEMM.
-// (CONV_TILED is a GPU idea, shared-memory tiles; on the CPU the cache
-// blocking inside the GEMM plays that role, so "tiled" runs the GEMM path.)
-static ConvAlgo cpu_algo(ConvAlgo algo) { return algo == CONV_NAIVE ? CONV_NAIVE : CONV_GEMM; }
+// What actually runs on the CPU: naive and tiled when asked for (conv_cpu.c,
+// conv_tiled.c), else (DEFAULT, GEMM) im2col + GEMM.
+static ConvAlgo cpu_algo(ConvAlgo algo) { return algo == CONV_NAIVE || algo == CONV_TILED ? algo : CONV_GEMM; }
 
 // Seconds spent in conv kernels so far by the algorithm `algo` resolves to
-// (on the CPU, DEFAULT and TILED report the GEMM path's total).
+// (DEFAULT reports the GEMM path's total).
 double t_conv_seconds(ConvAlgo algo) {
     if ((int)algo < 0 || (int)algo > 3) return 0.0;
     return conv_secs[cpu_algo(algo)];
 }
 
-size_t t_conv_workspace_bytes(void) { return conv_cpu_workspace_bytes(); }
+size_t t_conv_workspace_bytes(void) { return conv_cpu_workspace_bytes() + conv_tiled_workspace_bytes(); }
 
 static double now(void) {
     struct timespec t;
@@ -62,10 +63,18 @@ typedef enum { K_FORWARD, K_BACKWARD_DATA, K_BACKWARD_WEIGHT } Kernel;
 static void run_kernel(Kernel k, const ConvShape *s, const float *a, const float *b2, const float *bias, float *out) {
     ConvAlgo algo = cpu_algo(conv_algo);
     double t0 = now();
-    switch (k) {
-    case K_FORWARD: conv_cpu_forward(s, algo, a, b2, bias, out); break;
-    case K_BACKWARD_DATA: conv_cpu_backward_data(s, algo, a, b2, bias, out); break;
-    case K_BACKWARD_WEIGHT: conv_cpu_backward_weight(s, algo, a, b2, out); break;
+    if (algo == CONV_TILED) {
+        switch (k) {
+        case K_FORWARD: conv_tiled_forward(s, a, b2, bias, out); break;
+        case K_BACKWARD_DATA: conv_tiled_backward_data(s, a, b2, bias, out); break;
+        case K_BACKWARD_WEIGHT: conv_tiled_backward_weight(s, a, b2, out); break;
+        }
+    } else {
+        switch (k) {
+        case K_FORWARD: conv_cpu_forward(s, algo, a, b2, bias, out); break;
+        case K_BACKWARD_DATA: conv_cpu_backward_data(s, algo, a, b2, bias, out); break;
+        case K_BACKWARD_WEIGHT: conv_cpu_backward_weight(s, algo, a, b2, out); break;
+        }
     }
     conv_secs[algo] += now() - t0;
 }

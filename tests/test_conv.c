@@ -2,15 +2,17 @@
 //   1. against PyTorch (tests/fixtures/conv.bin, made by make_conv.py):
 //      outputs and gradients for awkward shapes (28x28, 3 and 5 channels,
 //      batch 1, k4 s2 p1, k3 s1 p0, k5, non-square, output_padding), with
-//      both CPU algorithms, plus the weight-gradient op's own backward;
-//   2. naive against GEMM on bigger random shapes, including the batched
-//      (several samples per GEMM) and batch-1 paths of conv_cpu.c;
+//      all three CPU algorithms, plus the weight-gradient op's own backward;
+//   2. tiled and GEMM against naive on bigger random shapes, including the
+//      batched (several samples per GEMM) and batch-1 paths of conv_cpu.c
+//      and shapes that are no multiple of conv_tiled.c's tiles (28x28, 3, 5
+//      and 33 channels, stride 3, DCGAN's 1x1 -> 4x4 first layer);
 //   3. finite-difference gradcheck and gradgradcheck of all three ops, every
 //      input (x, w, b), through tanh or a square so second derivatives are
-//      not trivially zero;
+//      not trivially zero, with each algorithm;
 //   4. bad shapes stop the program with one line naming the op;
-//   5. the GEMM path gives identical bits on a second run, and the time
-//      counters move.
+//   5. the GEMM and tiled paths give identical bits on a second run, and the
+//      time counters move.
 #include "check.h"
 
 #include <math.h>
@@ -29,7 +31,10 @@
 #define TOL_GRAD 5e-3f
 #define TOL_GRADGRAD 1e-2f
 
-static const char *algo_name(ConvAlgo a) { return a == CONV_NAIVE ? "naive" : "gemm"; }
+// The three CPU algorithms, in the order the course builds them.
+static const ConvAlgo ALGOS[3] = {CONV_NAIVE, CONV_TILED, CONV_GEMM};
+
+static const char *algo_name(ConvAlgo a) { return a == CONV_NAIVE ? "naive" : a == CONV_TILED ? "tiled" : "gemm"; }
 
 static float max_abs(const Tensor *t) {
     float m = 0.0f;
@@ -99,14 +104,13 @@ static void fixture_case(const char *p, ConvAlgo algo) {
 static void against_torch(void) {
     fx = fixture_load("tests/fixtures/conv.bin");
     const char *cases[] = {"c1", "c2", "c3", "c4", "t1", "t2", "t3", "t4"};
-    for (int a = 0; a < 2; a++)
-        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-            fixture_case(cases[i], a == 0 ? CONV_NAIVE : CONV_GEMM);
+    for (int a = 0; a < 3; a++)
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) fixture_case(cases[i], ALGOS[a]);
     t_set_conv_algo(CONV_DEFAULT);
 }
 
 // ---------------------------------------------------------------------------
-// 2. naive vs GEMM on bigger shapes
+// 2. tiled and GEMM against naive on bigger shapes
 
 typedef struct {
     const char *what;
@@ -126,7 +130,7 @@ static void run_all(const Shape *s, ConvAlgo algo, Tensor *x, Tensor *w, Tensor 
     t_grad(&y, &gy, 1, inputs, 3, 0, out + 1);
 }
 
-static void naive_vs_gemm(void) {
+static void against_naive(void) {
     Shape shapes[] = {
         {"DCGAN D layer 16x16 -> 8x8", 0, {4, 16, 16, 16}, {32, 16, 4, 4}, 2, 1, 0},
         {"odd sizes k3 s1 p1", 0, {3, 7, 13, 11}, {5, 7, 3, 3}, 1, 1, 0},
@@ -137,6 +141,19 @@ static void naive_vs_gemm(void) {
         {"D last layer 4x4 -> 1x1 (a linear layer)", 0, {37, 24, 4, 4}, {3, 24, 4, 4}, 1, 0, 0},
         {"kernel covers the input, stride 2", 0, {5, 3, 5, 5}, {7, 3, 5, 5}, 2, 0, 0},
         {"transposed k5 s2 p2 output_padding 1", 1, {2, 6, 9, 7}, {6, 5, 5, 5}, 2, 2, 1},
+        // shapes that are no multiple of the tiled kernels' tiles (8x8 pixels, 16 channels)
+        {"batch 1, 28x28, 3 -> 5 channels k3 s1 p1", 0, {1, 3, 28, 28}, {5, 3, 3, 3}, 1, 1, 0},
+        {"28x28 -> 14x14 k4 s2 p1, 5 -> 33 channels", 0, {2, 5, 28, 28}, {33, 5, 4, 4}, 2, 1, 0},
+        {"14x14 -> 7x7 k4 s2 p1, 33 -> 3 channels", 0, {3, 33, 14, 14}, {3, 33, 4, 4}, 2, 1, 0},
+        {"non-square k3 s1 p0, 3 -> 17 channels", 0, {2, 3, 20, 9}, {17, 3, 3, 3}, 1, 0, 0},
+        {"stride 3 k5 p2", 0, {2, 5, 11, 10}, {7, 5, 5, 5}, 3, 2, 0},
+        {"transposed 7x7 -> 14x14 k4 s2 p1, 33 -> 5", 1, {2, 33, 7, 7}, {33, 5, 4, 4}, 2, 1, 0},
+        {"transposed G last layer 14x14 -> 28x28, 17 -> 1", 1, {2, 17, 14, 14}, {17, 1, 4, 4}, 2, 1, 0},
+        {"transposed DCGAN first layer 1x1 -> 4x4 k4 s1 p0, batch 1", 1, {1, 33, 1, 1}, {33, 17, 4, 4}, 1, 0, 0},
+        {"transposed 3x3 -> 7x7 k3 s2 p0, 5 -> 3", 1, {3, 5, 3, 3}, {5, 3, 3, 3}, 2, 0, 0},
+        // many output channels: the tiled backward data takes gy in several slices
+        {"transposed 8x8 -> 16x16 k4 s2 p1, 64 -> 16", 1, {2, 64, 8, 8}, {64, 16, 4, 4}, 2, 1, 0},
+        {"k3 s1 p1, 32 -> 40 channels, 9x9", 0, {2, 32, 9, 9}, {40, 32, 3, 3}, 1, 1, 0},
     };
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
         const Shape *s = &shapes[k];
@@ -152,14 +169,17 @@ static void naive_vs_gemm(void) {
                                       : t_conv2d(x, w, b, s->stride, s->pad);
         t_set_grad_enabled(prev);
         Tensor *gy = rand_tensor(-1, 1, 4, probe->shape);
-        Tensor *naive[4], *gemm[4];
+        Tensor *naive[4], *other[4];
         run_all(s, CONV_NAIVE, x, w, b, gy, naive);
-        run_all(s, CONV_GEMM, x, w, b, gy, gemm);
-        const char *parts[4] = {"output", "d/dx", "d/dw", "d/db"};
-        for (int i = 0; i < 4; i++) {
-            char what[160];
-            snprintf(what, sizeof what, "naive vs gemm, %s %s: %s", s->what, t_shape_str(x), parts[i]);
-            close_to(what, gemm[i], naive[i]);
+        for (int a = 1; a < 3; a++) {
+            run_all(s, ALGOS[a], x, w, b, gy, other);
+            const char *parts[4] = {"output", "d/dx", "d/dw", "d/db"};
+            for (int i = 0; i < 4; i++) {
+                char what[192];
+                snprintf(what, sizeof what, "naive vs %s, %s %s: %s", algo_name(ALGOS[a]), s->what, t_shape_str(x),
+                         parts[i]);
+                close_to(what, other[i], naive[i]);
+            }
         }
     }
     t_set_conv_algo(CONV_DEFAULT);
@@ -194,8 +214,8 @@ static Tensor *grad_build(Tensor **in, void *ctx) {
 }
 
 static void grad_checks(void) {
-    for (int a = 0; a < 2; a++) {
-        ConvAlgo algo = a == 0 ? CONV_NAIVE : CONV_GEMM;
+    for (int a = 0; a < 3; a++) {
+        ConvAlgo algo = ALGOS[a];
         t_set_conv_algo(algo);
         char name[96];
         {
@@ -294,20 +314,30 @@ static void shape_errors(void) {
 // ---------------------------------------------------------------------------
 // 5. repeatability and timing counters
 
+static int same_bits(const Tensor *a, const Tensor *b) {
+    return a->numel == b->numel && memcmp(a->data, b->data, sizeof(float) * a->numel) == 0;
+}
+
 static void repeatable(void) {
     t_arena_reset();
-    t_set_conv_algo(CONV_GEMM);
     rand_tensor_seed(77);
-    int xs[4] = {6, 8, 12, 12}, ws[4] = {10, 8, 4, 4};
-    Tensor *x = rand_tensor(-1, 1, 4, xs), *w = rand_tensor(-1, 1, 4, ws);
-    double before = t_conv_seconds(CONV_GEMM);
-    Tensor *y1 = t_conv2d(x, w, NULL, 2, 1), *y2 = t_conv2d(x, w, NULL, 2, 1);
-    Tensor *g1 = t_conv2d_weight_grad(x, y1, 4, 4, 2, 1), *g2 = t_conv2d_weight_grad(x, y1, 4, 4, 2, 1);
-    check(memcmp(y1->data, y2->data, sizeof(float) * y1->numel) == 0 &&
-              memcmp(g1->data, g2->data, sizeof(float) * g1->numel) == 0,
-          "gemm conv: a second run gives identical bits");
-    check(t_conv_seconds(CONV_GEMM) > before && t_conv_seconds(CONV_DEFAULT) == t_conv_seconds(CONV_GEMM),
-          "t_conv_seconds counts the GEMM path (and DEFAULT reports it)");
+    // big enough (~2^21 multiply-adds) that the kernels run on several threads
+    int xs[4] = {6, 16, 20, 20}, ws[4] = {24, 16, 4, 4}, bs = 16;
+    Tensor *x = rand_tensor(-1, 1, 4, xs), *w = rand_tensor(-1, 1, 4, ws), *b = rand_tensor(-1, 1, 1, &bs);
+    for (int a = 1; a < 3; a++) {
+        ConvAlgo algo = ALGOS[a];
+        t_set_conv_algo(algo);
+        double before = t_conv_seconds(algo);
+        Tensor *y1 = t_conv2d(x, w, NULL, 2, 1), *y2 = t_conv2d(x, w, NULL, 2, 1);
+        Tensor *g1 = t_conv2d_weight_grad(x, y1, 4, 4, 2, 1), *g2 = t_conv2d_weight_grad(x, y1, 4, 4, 2, 1);
+        Tensor *z1 = t_conv_transpose2d(y1, w, b, 2, 1, 0), *z2 = t_conv_transpose2d(y1, w, b, 2, 1, 0);
+        check(same_bits(y1, y2) && same_bits(g1, g2) && same_bits(z1, z2),
+              "%s conv: a second run gives identical bits (forward, weight grad, transposed)", algo_name(algo));
+        check(t_conv_seconds(algo) > before, "t_conv_seconds counts the %s path", algo_name(algo));
+    }
+    check(t_conv_seconds(CONV_DEFAULT) == t_conv_seconds(CONV_GEMM) &&
+              t_conv_seconds(CONV_TILED) != t_conv_seconds(CONV_GEMM),
+          "DEFAULT reports the GEMM path's time, TILED its own");
     double naive_before = t_conv_seconds(CONV_NAIVE);
     t_set_conv_algo(CONV_NAIVE);
     t_conv2d(x, w, NULL, 2, 1);
@@ -319,7 +349,7 @@ int main(void) {
     check_begin("conv");
     shape_errors();  // first: forked children should not inherit an OpenMP thread pool
     against_torch();
-    naive_vs_gemm();
+    against_naive();
     grad_checks();
     repeatable();
     return check_summary();
