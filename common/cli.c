@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -288,5 +289,16 @@ void cli_apply_common(CommonArgs *a) {
     }
 #ifdef _OPENMP
     if (a->threads > 0) omp_set_num_threads(a->threads);
+#endif
+}
+
+void cli_openmp_passive(char **argv) {
+#if defined(_OPENMP) && defined(__linux__)
+    if (getenv("OMP_WAIT_POLICY")) return;  // the user's choice (or we already restarted)
+    if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+    fflush(NULL);
+    execv("/proc/self/exe", argv);  // returns only on failure: go on as we are
+#else
+    (void)argv;
 #endif
 }

@@ -96,6 +96,7 @@ static void set_image_defaults(GanRun *r) {
 }
 
 void gan_run_defaults(GanRun *r, const char *chapter, int argc, char **argv) {
+    cli_openmp_passive(argv);  // may restart the program once (cli.h)
     memset(r, 0, sizeof *r);
     r->chapter = chapter;
     r->argc = argc;
