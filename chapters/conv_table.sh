@@ -2,13 +2,13 @@
 # conv_table.sh: chapter 3's table of convolution kernels (make conv-table).
 #
 # Trains ./chapter3 for a few steps with each --conv choice (default
-# settings otherwise: width 32, batch 32, one thread) into runs/conv-table/,
+# settings otherwise: width 32, batch 128, all cores) into runs/conv-table/,
 # reads ms_per_step and conv_seconds from each run's metrics.txt and prints
 # a Markdown table: the time per training step, the part of it spent in
 # convolutions, and how many times faster than the naive loops that is.
 #   CONV_STEPS=N     training steps per run (default 10; the first one,
 #                    which grows the step arena, is included)
-#   CONV_ARGS="..."  more flags for every run (e.g. "--width 64 --batch 128")
+#   CONV_ARGS="..."  more flags for every run (e.g. "--width 64" or "--threads 1")
 # Each run also draws its final samples and scores them (some 20 s that the
 # table does not count). The machine's load is printed with the table: on a
 # shared 2-core machine compare only rows of one table.

@@ -14,7 +14,7 @@
 #   each) and copies their last sample grids to mnist_samples.png.
 #   FIGURES_FASHION=1 also trains ./chapter3 on Fashion-MNIST (3 minutes) and
 #   copies its last grid to chapters/ch03_dcgan/fashion_samples.png;
-#   FIGURES_LONG=1 trains it for 10,000 steps (7 minutes) into long_samples.png.
+#   FIGURES_LONG=1 trains it for 6,000 steps (10 minutes) into long_samples.png.
 #   FIGURES_CHAPTERS="3" makes only chapter 3's figures (default "1 2 3").
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -82,7 +82,7 @@ if [ "${chapters#* 3 }" != "$chapters" ]; then
     mkdir -p "$run-every-4th-row"
     thin "$run/loss.dat" "$run-every-4th-row/loss.dat"
     plot_small loss.gp "datafile='$run-every-4th-row/loss.dat'; outfile='$ch3/loss.png'"
-    for s in 000000 001000 001500 002500; do cp "$run/samples_$s.png" "$ch3/samples_$s.png"; done
+    for s in 000000 001000 001500 002000; do cp "$run/samples_$s.png" "$ch3/samples_$s.png"; done
     for f in interp_linear interp_slerp walk; do cp "$run/$f.png" "$ch3/$f.png"; done
     cp "$run/metrics.txt" "$ch3/metrics_default.txt"
     echo "== ./chapter3 --bn none --steps 500 -> $OUT/chapter3-nobn"
@@ -94,13 +94,13 @@ if [ "${chapters#* 3 }" != "$chapters" ]; then
     if [ "${FIGURES_FASHION:-0}" = 1 ]; then
         echo "== ./chapter3 --dataset fashion -> $OUT/chapter3-fashion"
         ./chapter3 --dataset fashion --force --out "$OUT/chapter3-fashion" | { grep -A 2 '^evaluation' || true; }
-        cp "$OUT/chapter3-fashion/samples_002500.png" "$ch3/fashion_samples.png"
+        cp "$OUT/chapter3-fashion/samples_002000.png" "$ch3/fashion_samples.png"
     fi
     if [ "${FIGURES_LONG:-0}" = 1 ]; then
-        echo "== ./chapter3 --steps 10000 -> $OUT/chapter3-long"
-        ./chapter3 --steps 10000 --sample-every 2500 --checkpoint-every 2500 --force --out "$OUT/chapter3-long" |
+        echo "== ./chapter3 --steps 6000 -> $OUT/chapter3-long"
+        ./chapter3 --steps 6000 --sample-every 2000 --checkpoint-every 2000 --force --out "$OUT/chapter3-long" |
             { grep -A 2 '^evaluation' || true; }
-        cp "$OUT/chapter3-long/samples_010000.png" "$ch3/long_samples.png"
+        cp "$OUT/chapter3-long/samples_006000.png" "$ch3/long_samples.png"
     fi
 fi
 set +e

@@ -296,8 +296,14 @@ void cli_openmp_passive(char **argv) {
 #if defined(_OPENMP) && defined(__linux__)
     if (getenv("OMP_WAIT_POLICY")) return;  // the user's choice (or we already restarted)
     if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+    // The program's real path (exec'ing /proc/self/exe itself would make
+    // ps and top call the process "exe").
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0 || n >= (ssize_t)sizeof self - 1) return;
+    self[n] = '\0';
     fflush(NULL);
-    execv("/proc/self/exe", argv);  // returns only on failure: go on as we are
+    execv(self, argv);  // returns only on failure: go on as we are
 #else
     (void)argv;
 #endif

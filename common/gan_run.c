@@ -88,10 +88,11 @@ static void set_image_defaults(GanRun *r) {
     r->args.checkpoint_every = 1000;
     r->z_dim = 100;
     r->log_every = 50;
-    // One thread here too: two threads on a 2-core machine that is doing
-    // anything else ran this MLP ten times slower than one (OpenMP's
-    // threads wait for each other at every op); on an idle machine
-    // --threads 2 is somewhat faster.
+    // One thread here too: this MLP's layers are small, and two threads
+    // gain little (67 against 59 steps per second on the idle 2-core
+    // machine) and lose that when anything else runs. (Before
+    // cli_openmp_passive, two spinning threads on a busy machine ran this
+    // MLP ten times slower than one.) --threads 0 uses every core.
     r->args.threads = 1;
 }
 

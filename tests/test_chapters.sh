@@ -248,6 +248,14 @@ if [ -x ./chapter3 ]; then
     status=$?
     t "chapter3: --conv naive trains and reports its conv time" \
         "[ $status -eq 0 ] && grep -q 'with --conv naive' $d.n.log && [ '$(metric $d/naive conv 2>/dev/null)' = naive ]" || show $d.n.log
+    run $d.ti.log ch3 $tiny3 --steps 2 --conv tiled --sample-every 0 --out $d/tiled
+    status=$?
+    t "chapter3: --conv tiled trains, reports its own conv time (not 0), step 1's losses equal gemm's (to 1e-4)" \
+        "[ $status -eq 0 ] && grep -q 'with --conv tiled' $d.ti.log && [ '$(metric $d/tiled conv 2>/dev/null)' = tiled ] &&
+         grep -q 'tiled [0-9.]* s, gemm' $d.ti.log && ! grep -q 'tiled 0.00 s' $d.ti.log &&
+         awk 'NR == FNR { if (\$1 == 1) for (i = 2; i <= NF; i++) a[i] = \$i; next }
+              \$1 == 1 { for (i = 2; i <= NF; i++) { d = \$i - a[i]; if (d < 0) d = -d; if (d > 1e-4) bad = 1 } found = 1 }
+              END { exit bad || !found }' $d/a/loss.dat $d/tiled/loss.dat" || show $d.ti.log
     run $d.64.log ch3 --size 64 --width 2 --batch 4 --steps 2 --log-every 1 --sample-every 0 --out $d/s64
     status=$?
     t "chapter3: --size 64: trains, samples.idx holds 64x64 images" \
