@@ -364,23 +364,25 @@ static void store_col2im(const void *ctx, int j0, int q0, int mr, int nr, const 
 // ends: ~200 MiB more for a DCGAN step at batch 128.) Ops, like the arena,
 // are called from one thread at a time.
 enum { WS_INPUT, WS_WEIGHT, WS_COUNT };
-static float *ws_data[WS_COUNT];
-static size_t ws_floats[WS_COUNT];
+static ConvScratch ws[WS_COUNT];
 
-static float *workspace(int slot, long floats) {
-    if ((size_t)floats > ws_floats[slot]) {
-        free(ws_data[slot]);
+float *conv_scratch(ConvScratch *b, long floats) {
+    if (floats < 16) floats = 16;
+    if ((size_t)floats > b->floats) {
+        free(b->data);
         size_t bytes = (sizeof(float) * (size_t)floats + 63) & ~(size_t)63;  // aligned_alloc: a multiple of 64
-        ws_data[slot] = aligned_alloc(64, bytes);
-        if (!ws_data[slot]) t_fatal("conv: out of memory for %zu MiB of scratch\nHINT: use a smaller --batch", bytes >> 20);
-        ws_floats[slot] = (size_t)floats;
+        b->data = aligned_alloc(64, bytes);
+        if (!b->data) t_fatal("conv: out of memory for %zu MiB of scratch\nHINT: use a smaller --batch", bytes >> 20);
+        b->floats = (size_t)floats;
     }
-    return ws_data[slot];
+    return b->data;
 }
+
+static float *workspace(int slot, long floats) { return conv_scratch(&ws[slot], floats); }
 
 size_t conv_cpu_workspace_bytes(void) {
     size_t total = 0;
-    for (int i = 0; i < WS_COUNT; i++) total += sizeof(float) * ws_floats[i];
+    for (int i = 0; i < WS_COUNT; i++) total += sizeof(float) * ws[i].floats;
     return total;
 }
 

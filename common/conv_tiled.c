@@ -104,25 +104,13 @@ static inline void axpy(float *restrict acc, float v, const float *restrict w) {
 // Allocating them afresh each call would cost page faults on every call.
 
 enum { WS_WEIGHT, WS_GY, WS_THREADS, WS_COUNT };
-static float *ws_data[WS_COUNT];
-static size_t ws_floats[WS_COUNT];
+static ConvScratch ws[WS_COUNT];  // conv_scratch(), conv_cpu.h
 
-static float *workspace(int slot, long floats) {
-    if (floats < 16) floats = 16;
-    if ((size_t)floats > ws_floats[slot]) {
-        free(ws_data[slot]);
-        size_t bytes = (sizeof(float) * (size_t)floats + 63) & ~(size_t)63;  // aligned_alloc: a multiple of 64
-        ws_data[slot] = aligned_alloc(64, bytes);
-        if (!ws_data[slot])
-            t_fatal("conv (tiled): out of memory for %zu MiB of scratch\nHINT: use a smaller --batch", bytes >> 20);
-        ws_floats[slot] = (size_t)floats;
-    }
-    return ws_data[slot];
-}
+static float *workspace(int slot, long floats) { return conv_scratch(&ws[slot], floats); }
 
 size_t conv_tiled_workspace_bytes(void) {
     size_t total = 0;
-    for (int i = 0; i < WS_COUNT; i++) total += sizeof(float) * ws_floats[i];
+    for (int i = 0; i < WS_COUNT; i++) total += sizeof(float) * ws[i].floats;
     return total;
 }
 
