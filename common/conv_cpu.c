@@ -37,6 +37,7 @@
 // pieces are whole samples: no two threads ever add into the same pixel.
 // For a given thread count every result is the same bit for bit.
 #include "conv_cpu.h"
+#include "conv_tiled.h"
 #include "kernels.h"
 
 #include <stdlib.h>
@@ -530,6 +531,7 @@ static void dense_backward_weight(const ConvShape *s, const float *x, const floa
 
 void conv_cpu_forward(const ConvShape *s, ConvAlgo algo, const float *x, const float *w, const float *b, float *y) {
     if (algo == CONV_NAIVE) naive_forward(s, x, w, b, y);
+    else if (algo == CONV_TILED) conv_tiled_forward(s, x, w, b, y);
     else if (covers_input(s)) dense_forward(s, x, w, b, y);
     else gemm_forward(s, x, w, b, y);
 }
@@ -537,12 +539,14 @@ void conv_cpu_forward(const ConvShape *s, ConvAlgo algo, const float *x, const f
 void conv_cpu_backward_data(const ConvShape *s, ConvAlgo algo, const float *gy, const float *w, const float *b,
                             float *gx) {
     if (algo == CONV_NAIVE) naive_backward_data(s, gy, w, b, gx);
+    else if (algo == CONV_TILED) conv_tiled_backward_data(s, gy, w, b, gx);
     else if (covers_input(s)) dense_backward_data(s, gy, w, b, gx);
     else gemm_backward_data(s, gy, w, b, gx);
 }
 
 void conv_cpu_backward_weight(const ConvShape *s, ConvAlgo algo, const float *x, const float *gy, float *gw) {
     if (algo == CONV_NAIVE) naive_backward_weight(s, x, gy, gw);
+    else if (algo == CONV_TILED) conv_tiled_backward_weight(s, x, gy, gw);
     else if (covers_input(s)) dense_backward_weight(s, x, gy, gw);
     else gemm_backward_weight(s, x, gy, gw);
 }

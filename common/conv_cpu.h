@@ -21,9 +21,9 @@ typedef struct {
     int stride, pad;
 } ConvShape;
 
-// algo: CONV_NAIVE (one loop nest per output element) or CONV_GEMM
-// (implicit im2col/col2im around k_gemm_ex); the tiled kernels, the step
-// between the two, are in conv_tiled.h. Outputs are overwritten, never
+// algo: CONV_NAIVE (one loop nest per output element), CONV_TILED (the
+// cache-blocked direct kernels of conv_tiled.c, the step between the two) or
+// CONV_GEMM (implicit im2col/col2im around k_gemm_ex). Outputs are overwritten, never
 // accumulated. Scratch lives in buffers that grow to the largest call and
 // are reused (conv_cpu.c); call from one thread at a time, like every op.
 

@@ -63,18 +63,10 @@ typedef enum { K_FORWARD, K_BACKWARD_DATA, K_BACKWARD_WEIGHT } Kernel;
 static void run_kernel(Kernel k, const ConvShape *s, const float *a, const float *b2, const float *bias, float *out) {
     ConvAlgo algo = cpu_algo(conv_algo);
     double t0 = now();
-    if (algo == CONV_TILED) {
-        switch (k) {
-        case K_FORWARD: conv_tiled_forward(s, a, b2, bias, out); break;
-        case K_BACKWARD_DATA: conv_tiled_backward_data(s, a, b2, bias, out); break;
-        case K_BACKWARD_WEIGHT: conv_tiled_backward_weight(s, a, b2, out); break;
-        }
-    } else {
-        switch (k) {
-        case K_FORWARD: conv_cpu_forward(s, algo, a, b2, bias, out); break;
-        case K_BACKWARD_DATA: conv_cpu_backward_data(s, algo, a, b2, bias, out); break;
-        case K_BACKWARD_WEIGHT: conv_cpu_backward_weight(s, algo, a, b2, out); break;
-        }
+    switch (k) {
+    case K_FORWARD: conv_cpu_forward(s, algo, a, b2, bias, out); break;
+    case K_BACKWARD_DATA: conv_cpu_backward_data(s, algo, a, b2, bias, out); break;
+    case K_BACKWARD_WEIGHT: conv_cpu_backward_weight(s, algo, a, b2, out); break;
     }
     conv_secs[algo] += now() - t0;
 }
