@@ -94,9 +94,11 @@ typedef struct GanRun {
     int sample_only;       // --sample given
     int resuming;          // --resume given
     const char *ckpt_source;  // the --resume / --sample file
+    char source_header[CKPT_HEADER_MAX];  // its header, once its checksum passed (gan_run_parse)
     Checkpoint ck;
     char ckpt_path[4200];
     long last_saved;       // step of the last checkpoint written (-1: none)
+    const char *last_good; // where that checkpoint is (this run's, or the --resume file); NULL: none
     LossLog log;
     Progress progress;
     double row[16];        // the last row written to loss.dat
@@ -176,7 +178,8 @@ int gan_run_logs_next(const GanRun *r);
 // After a training step: run.step += 1; when the step is logged, writes
 // row[1..] (row[0] is set to the step) to loss.dat; writes the sample picture
 // every --sample-every steps and the checkpoint every --checkpoint-every
-// steps and at the last one; updates the progress line with row[1..] under
+// steps and at the last one (a write that fails, e.g. on a full disk, stops
+// the run: its error, then the last good checkpoint to resume from, exit 1); updates the progress line with row[1..] under
 // the column names given to gan_run_begin.
 void gan_run_step_done(GanRun *r, double *row, GenerateFn generate, void *model);
 
@@ -198,10 +201,20 @@ int gan_run_finish(GanRun *r, Metrics *m, GenerateFn generate, void *model);
 // to the checkpoint's step are kept. Returns 0 or -1 (message printed).
 int gan_run_open_log(GanRun *r, LossLog *log, const char *file, const char *columns);
 
+// A row of such a log. A failed write (disk full) stops the run like a
+// failed write of loss.dat: one error, where to resume from, exit 1.
+void gan_run_log(GanRun *r, LossLog *log, const double *row);
+
 // Renders <out>/<png> from <out>/<dat> with plots/<script> when gnuplot is
-// there (quietly does nothing otherwise). Returns 0 when the picture was
-// written.
+// there (returns 1 and does nothing otherwise). Returns 0 when the picture
+// was written; -1 after an error (gnuplot failed, or left an empty file),
+// which also makes the run's exit status 1. Call before gan_run_finish, so
+// that its list of outputs names the picture.
 int gan_run_plot(GanRun *r, const char *script, const char *dat, const char *png);
+
+// "outputs in DIR/: checkpoint.bin, loss.dat, ...": every output file in the
+// run directory (gan_run_finish prints it last).
+void gan_run_list_outputs(const GanRun *r);
 
 // The mean of sigmoid(logits): D's average probability that its input is real.
 double gan_mean_probability(const Tensor *logits);
