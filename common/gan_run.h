@@ -137,7 +137,12 @@ int gan_run_flags(GanRun *r, CliFlag *table);
 // (dataset, z-dim, batch, lr, beta1, seed, log-every and the chapter's
 // `extra_defining` flags, space separated, e.g. "loss") are taken from it; a
 // flag given on the command line that contradicts them is a usage error. The
-// run directory defaults to the checkpoint's directory.
+// run directory defaults to the checkpoint's directory. A checkpoint is
+// refused (error + HINT, exit 1) unless its whole file passes its checksum,
+// it was written by this chapter, and each of its settings passes its flag's
+// own checks (range, choice); gan_run_track then compares the header's
+// fingerprint (chapter, settings, every tensor's name and shape) with the
+// networks built from those settings.
 void gan_run_parse(GanRun *r, CliFlag *table, int argc, char **argv, const char *description,
                    const char *extra_defining);
 
@@ -155,7 +160,9 @@ void gan_run_track(GanRun *r, Params *g, Params *d, Optimizer *opt_g, Optimizer 
 int gan_run_sample(GanRun *r, GenerateFn generate, void *model);
 
 // Prepares the run directory (refuses to overwrite an earlier run without
-// --force), loads the --resume checkpoint, opens loss.dat with `columns`
+// --force; --resume writes into the checkpoint's own directory, or into an
+// --out that holds no other run's outputs unless --force), loads the --resume
+// checkpoint, opens loss.dat with `columns`
 // ("step d_loss ..."), prints the banner, writes the step-0 samples of a new
 // run and starts the progress line. Returns 0 or -1 (message printed).
 int gan_run_begin(GanRun *r, const char *columns, GenerateFn generate, void *model);
@@ -192,8 +199,10 @@ void gan_run_step_done(GanRun *r, double *row, GenerateFn generate, void *model)
 // classes_covered, class_kl, beside the real-data calibration; a HINT and no
 // figures when the classifier is not trained) on screen and
 // in metrics.txt together with `m` (the chapter's own keys), loss.png and the
-// ASCII chart (or a hint without gnuplot), scatter.png for 2-D data. Returns
-// the process exit code.
+// ASCII chart (or a hint without gnuplot), scatter.png for 2-D data, and the
+// list of every output file in the run directory. A failed write stops the
+// run (see gan_run_step_done); a failed plot is reported. Returns the process
+// exit code.
 int gan_run_finish(GanRun *r, Metrics *m, GenerateFn generate, void *model);
 
 // An extra log file beside loss.dat (e.g. gradnorm.dat) with the same rules:
