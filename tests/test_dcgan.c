@@ -97,7 +97,7 @@ static void test_same_as_handwritten(void) {
     params_init(&pg, "G");
     int in = 8, outs[4] = {16, 8, 4, 1};
     for (int i = 0; i < 4; i++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "up%d", i + 1);
         if (i == 0) conv_transpose2d_init(&up[i], &pg, name, in, outs[i], 4, 1, 0, 0, NO_BIAS, &b);
         else conv_transpose2d_init(&up[i], &pg, name, in, outs[i], 4, 2, 1, 0, NO_BIAS, &b);
@@ -112,7 +112,7 @@ static void test_same_as_handwritten(void) {
     int dout[4] = {4, 8, 16, 1};
     in = 1;
     for (int i = 0; i < 4; i++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "conv%d", i + 1);
         if (i == 3) conv2d_init(&conv[i], &pd, name, in, 1, 4, 1, 0, NO_BIAS, &b);
         else conv2d_init(&conv[i], &pd, name, in, dout[i], 4, 2, 1, NO_BIAS, &b);
