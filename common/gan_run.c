@@ -1,6 +1,7 @@
 // gan_run.c: the shared plumbing of the MLP GAN chapters. See gan_run.h.
 #include "gan_run.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -567,6 +568,34 @@ static int same_directory(const char *a, const char *b) {
     return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+// The logs (*.dat) of the run being resumed, copied from its directory into
+// a new one, so that loss.dat and the chapter's own logs there start at step 1
+// (losslog_open and gan_run_open_log then keep the rows up to the resumed step).
+static int copy_logs(const char *from, const char *to) {
+    DIR *d = opendir(from);
+    if (!d) return 0;
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 4, ".dat") != 0) continue;
+        char src[4200], dst[4200], buf[65536];
+        run_path(src, sizeof src, from, e->d_name);
+        run_path(dst, sizeof dst, to, e->d_name);
+        FILE *in = fopen(src, "rb"), *out = in ? fopen(dst, "wb") : NULL;
+        size_t got;
+        while (out && (got = fread(buf, 1, sizeof buf, in)) > 0)
+            if (fwrite(buf, 1, got, out) != got) rc = -1;
+        if (in) fclose(in);
+        if (!out || fclose(out) != 0) rc = -1;
+        if (rc != 0)
+            fprintf(stderr, "error: cannot copy %s to %s (%s)\nHINT: check free disk space and permissions\n", src,
+                    dst, strerror(errno));
+    }
+    closedir(d);
+    return rc;
+}
+
 static int begin(GanRun *r, const char *columns, GenerateFn generate, void *model) {
     // --resume continues a run in its own directory. Into another one only
     // when that holds no run's outputs, or with --force, which deletes them
@@ -586,6 +615,10 @@ static int begin(GanRun *r, const char *columns, GenerateFn generate, void *mode
         }
     }
     if (rundir_prepare(r->args.out, r->args.force, r->resuming && !elsewhere) != 0) return -1;
+    if (elsewhere) {
+        char own[4096];
+        if (copy_logs(directory_of(r->args.resume, own, sizeof own), r->args.out) != 0) return -1;
+    }
     run_path(r->ckpt_path, sizeof r->ckpt_path, r->args.out, "checkpoint.bin");
     if (r->resuming) {
         if (ckpt_load(&r->ck, r->args.resume) != CKPT_OK) {

@@ -89,11 +89,14 @@ run $tmp/r2.log ch1 --resume $tmp/own/checkpoint.bin --steps 30
 t "resume into the checkpoint's own directory (no --out): works" "[ $? -eq 0 ] && [ \$(tail -n 1 $tmp/own/loss.dat | cut -d' ' -f1) = 30 ]" || show $tmp/r2.log
 run $tmp/r3.log ch1 --resume $tmp/own/checkpoint.bin --steps 40 --out $tmp/own/
 t "resume with --out naming its own directory (spelt differently): works" "[ $? -eq 0 ]" || show $tmp/r3.log
+run $tmp/ref.log ch1 $small --steps 30 --out $tmp/ref  # the same run, uninterrupted
 run $tmp/r4.log ch1 --resume $tmp/a1/checkpoint.bin --steps 30 --out $tmp/fresh
-t "resume into an empty --out: works" "[ $? -eq 0 ] && [ -s $tmp/fresh/checkpoint.bin ]" || show $tmp/r4.log
+t "resume into an empty --out: works; its loss.dat is the whole run's (rows copied up to the checkpoint)" \
+    "[ $? -eq 0 ] && cmp -s $tmp/fresh/loss.dat $tmp/ref/loss.dat && cmp -s $tmp/fresh/checkpoint.bin $tmp/ref/checkpoint.bin" \
+    || show $tmp/r4.log
 run $tmp/r5.log ch1 --resume $tmp/a1/checkpoint.bin --steps 30 --out $tmp/b --force
-t "resume into another run's directory with --force: works, and none of that run's files stay" \
-    "[ $? -eq 0 ] && [ ! -e $tmp/b/samples_000005.png ] && ! grep -q '^5 ' $tmp/b/loss.dat" || show $tmp/r5.log
+t "resume into another run's directory with --force: works, and none of that run's files or rows stay" \
+    "[ $? -eq 0 ] && [ ! -e $tmp/b/samples_000005.png ] && cmp -s $tmp/b/loss.dat $tmp/ref/loss.dat" || show $tmp/r5.log
 
 # --- 2. checkpoints of another chapter -----------------------------------------------
 for pair in "1 2" "2 1" "1 3" "3 1"; do
