@@ -236,7 +236,7 @@ $(EMU_BUILD)/lab/%: cuda/%.cu $(EMU_BUILD)/emu/emu.o $(EMU_STAMP)
 	$(EMU_CXX) $(EMU_CXXFLAGS) -DLAB_MAIN -MMD -MP -x c++ $< -x none $(EMU_BUILD)/emu/emu.o -o $@
 -include $(CUDA_EMU_OBJS:.o=.d) $(EMU_LABS:=.d)
 
-.PHONY: cuda-emu cuda-lab-emu cuda-nvcc
+.PHONY: cuda-emu cuda-lab-emu cuda-nvcc cuda-emu-tests print-cuda-link
 cuda-emu: $(CUDA_EMU_LIB) $(EMU_LABS)
 
 # LAB_ARGS is passed to every lab program (default: validate, then time on
@@ -254,10 +254,14 @@ $(EMU_BUILD)/tests/planted_bugs: tests/cuda/planted_bugs.cu $(EMU_BUILD)/emu/emu
 $(EMU_BUILD)/tests/planted_bugs_asan: tests/cuda/planted_bugs.cu cuda/emu/emu.cpp cuda/emu/emu.h
 	@mkdir -p $(dir $@)
 	$(EMU_CXX) $(EMU_ASAN_FLAGS) -x c++ $< -x none cuda/emu/emu.cpp -o $@
+cuda-emu-tests: cuda-emu $(EMU_BUILD)/tests/planted_bugs $(EMU_BUILD)/tests/planted_bugs_asan
 # Without a C++ compiler (rare: nvcc needs one too) test_cuda_emu.sh says it skipped.
 ifneq ($(shell command -v $(EMU_CXX) 2>/dev/null),)
-test: cuda-emu $(EMU_BUILD)/tests/planted_bugs $(EMU_BUILD)/tests/planted_bugs_asan
+test: cuda-emu-tests
 endif
+# What a program needs to link the nvcc-built kernels (tools/gpu_check.sh asks).
+print-cuda-link:
+	@echo "$(if $(filter 1,$(CUDA)),$(CUDA_LIB) $(CUDA_LDLIBS))"
 
 ifeq ($(CUDA),1)
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))

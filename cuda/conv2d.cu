@@ -780,7 +780,7 @@ int main(int argc, char **argv) {
     };
     int nlayers = 5;
     if (emu) {
-        layers[0].name = "small 16->32 16->8 (batch 2)";
+        layers[0].name = "E 16->32 16->8 b2";
         layers[0].s = make_shape(2, 16, 16, 16, 32, 4, 2, 1);
         nlayers = 1;
     }
