@@ -483,6 +483,14 @@ extern "C" void cuda_conv2d_backward_weight(int version, const CudaConvShape *s,
 
 #ifdef LAB_MAIN
 // ================================ the lab program ================================
+// Throughput unit: GFLOP/s on a GPU; the emulator is ~10^5 times slower, so it prints MFLOP/s.
+#ifdef GANBOOK_CUDA_EMU
+#define FLOP_UNIT 1e3
+#define FLOP_UNIT_NAME "MFLOP/s, emulated"
+#else
+#define FLOP_UNIT 1e6
+#define FLOP_UNIT_NAME "GFLOP/s"
+#endif
 #include <math.h>
 #include <string.h>
 #ifdef LAB_HAVE_CUDNN
@@ -791,7 +799,7 @@ int main(int argc, char **argv) {
         return 1;
     }
 #endif
-    printf("\n%-22s %-16s %9s %9s %9s %12s %12s   (GFLOP/s, fp32)\n", "layer", "direction", "1 naive", "2 tiled",
+    printf("\n%-22s %-16s %9s %9s %9s %12s %12s   (" FLOP_UNIT_NAME ", fp32)\n", "layer", "direction", "1 naive", "2 tiled",
            "3 igemm", "cuDNN fp32", "cuDNN TF32");
     for (int l = 0; l < nlayers; l++) {
         const CudaConvShape *s = &layers[l].s;
@@ -807,11 +815,11 @@ int main(int argc, char **argv) {
         int reps = emu ? 1 : 10;
         for (int dir = 0; dir < 3; dir++) {
             printf("%-22s %-16s", layers[l].name, dir_name[dir]);
-            for (int v = 1; v <= 3; v++) printf(" %9.1f", flop / (ours_time_ms(dir, v, s, dx, dw, dgy, dout, reps) * 1e6));
+            for (int v = 1; v <= 3; v++) printf(" %9.1f", flop / (ours_time_ms(dir, v, s, dx, dw, dgy, dout, reps) * FLOP_UNIT));
 #ifdef LAB_HAVE_CUDNN
             for (int tf = 0; tf < 2; tf++) {
                 double ms = dnn_time_ms(dnn, dir, s, tf, dx, dw, dgy, dout, reps);
-                if (ms > 0) printf(" %12.1f", flop / (ms * 1e6));
+                if (ms > 0) printf(" %12.1f", flop / (ms * FLOP_UNIT));
                 else printf(" %12s", "n/a");
             }
 #else
