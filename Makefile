@@ -236,7 +236,7 @@ $(EMU_BUILD)/lab/%: cuda/%.cu $(EMU_BUILD)/emu/emu.o $(EMU_STAMP)
 	$(EMU_CXX) $(EMU_CXXFLAGS) -DLAB_MAIN -MMD -MP -x c++ $< -x none $(EMU_BUILD)/emu/emu.o -o $@
 -include $(CUDA_EMU_OBJS:.o=.d) $(EMU_LABS:=.d)
 
-.PHONY: cuda-emu cuda-lab-emu cuda-nvcc cuda-emu-tests print-cuda-link
+.PHONY: cuda-emu cuda-lab-emu cuda-nvcc cuda-emu-tests print-cuda-link print-cflags
 cuda-emu: $(CUDA_EMU_LIB) $(EMU_LABS)
 
 # LAB_ARGS is passed to every lab program (default: validate, then time on
@@ -259,9 +259,12 @@ cuda-emu-tests: cuda-emu $(EMU_BUILD)/tests/planted_bugs $(EMU_BUILD)/tests/plan
 ifneq ($(shell command -v $(EMU_CXX) 2>/dev/null),)
 test: cuda-emu-tests
 endif
-# What a program needs to link the nvcc-built kernels (tools/gpu_check.sh asks).
+# What a program needs to link the nvcc-built kernels, and the C flags
+# (tools/gpu_check.sh builds bench/bench_gan.c with them).
 print-cuda-link:
 	@echo "$(if $(filter 1,$(CUDA)),$(CUDA_LIB) $(CUDA_LDLIBS))"
+print-cflags:
+	@echo "$(CC) $(CFLAGS) -Ichapters"
 
 ifeq ($(CUDA),1)
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
