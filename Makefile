@@ -245,16 +245,18 @@ LAB_ARGS ?= --emu
 cuda-lab-emu: $(EMU_LABS)
 	@for p in $(EMU_LABS); do echo "== $$p $(LAB_ARGS)"; $$p $(LAB_ARGS) || exit 1; done
 
-# The tests: the planted-bug program (tests/cuda/planted_bugs.cu), also built
-# with AddressSanitizer, and the lab programs; tests/test_cuda_emu.sh runs them.
+# The tests: the programs tests/cuda/*.cu (the emulator's features, the
+# planted bugs), planted_bugs also built with AddressSanitizer, and the lab
+# programs; tests/test_cuda_emu.sh runs them.
+EMU_TEST_PROGS := $(patsubst tests/cuda/%.cu,$(EMU_BUILD)/tests/%,$(wildcard tests/cuda/*.cu))
 EMU_ASAN_FLAGS := -std=c++17 -DGANBOOK_CUDA_EMU -g -O1 -fno-omit-frame-pointer -fsanitize=address -Icuda -Icommon
-$(EMU_BUILD)/tests/planted_bugs: tests/cuda/planted_bugs.cu $(EMU_BUILD)/emu/emu.o
+$(EMU_BUILD)/tests/%: tests/cuda/%.cu $(EMU_BUILD)/emu/emu.o cuda/cuda_common.h cuda/emu/emu.h
 	@mkdir -p $(dir $@)
 	$(EMU_CXX) $(EMU_CXXFLAGS) -x c++ $< -x none $(EMU_BUILD)/emu/emu.o -o $@
 $(EMU_BUILD)/tests/planted_bugs_asan: tests/cuda/planted_bugs.cu cuda/emu/emu.cpp cuda/emu/emu.h
 	@mkdir -p $(dir $@)
 	$(EMU_CXX) $(EMU_ASAN_FLAGS) -x c++ $< -x none cuda/emu/emu.cpp -o $@
-cuda-emu-tests: cuda-emu $(EMU_BUILD)/tests/planted_bugs $(EMU_BUILD)/tests/planted_bugs_asan
+cuda-emu-tests: cuda-emu $(EMU_TEST_PROGS) $(EMU_BUILD)/tests/planted_bugs_asan
 # Without a C++ compiler (rare: nvcc needs one too) test_cuda_emu.sh says it skipped.
 ifneq ($(shell command -v $(EMU_CXX) 2>/dev/null),)
 test: cuda-emu-tests

@@ -7,6 +7,8 @@
 #      line), a barrier skipped by an early return, a shuffle with an exited
 #      lane, uninitialized device memory and a wrong cudaMemcpy kind are each
 #      caught;
+#   0. the emulator's own features (tests/cuda/emu_features.cu) give CUDA's
+#      answers, in both thread orders, and error 35 without a "driver";
 #   2. every kernel-lab program (cuda/*.cu with a LAB_MAIN section) in --quick
 #      mode: each kernel version against its CPU reference on small awkward
 #      shapes, in forward and reverse thread order.
@@ -40,6 +42,20 @@ caught() {
 passes() {  # NAME LOG STATUS
     if [ "$3" -eq 0 ]; then ok "$1"; else bad "$1 (exit $3)"; show "$2"; fi
 }
+
+# --- 0. the emulator's features give CUDA's answers ---------------------------------
+feat=$emu/tests/emu_features
+if [ ! -x "$feat" ]; then
+    bad "$feat is missing (make test builds it)"
+else
+    for order in 0 1; do
+        CUDA_EMU_REVERSE=$order "$feat" >"$tmp/features$order.log" 2>&1
+        passes "shuffles, votes, atomics, dynamic shared memory, 3-D launches, limits (reverse=$order)" \
+            "$tmp/features$order.log" $?
+    done
+    CUDA_EMU_NO_DEVICE=1 "$feat" >"$tmp/features_nodev.log" 2>&1
+    passes "CUDA_EMU_NO_DEVICE=1: cudaGetDeviceCount fails with 35, count untouched" "$tmp/features_nodev.log" $?
+fi
 
 # --- 1. planted bugs -----------------------------------------------------------------
 pb=$emu/tests/planted_bugs

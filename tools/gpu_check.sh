@@ -8,7 +8,8 @@
 #   1. build: make CUDA=1 for the GPU it finds (nvidia-smi's compute
 #      capability; sm_80 + sm_90 when none), plus the emulated build
 #   2. the emulator tests (tests/test_cuda_*.sh), here as in CI
-#   3. every kernel-lab program's validation (--quick) on the real device
+#   3. every kernel-lab program's validation (--quick) on the real device, and
+#      tests/cuda/emu_features.cu (the emulator must agree with the GPU)
 #   4. compute-sanitizer memcheck and racecheck on those small shapes, and on
 #      the planted bugs of tests/cuda/planted_bugs.cu (which must be caught)
 #   5. every kernel-lab program's timing table (cuBLAS / cuDNN yardsticks)
@@ -163,6 +164,18 @@ for lab in $labs; do
     last=$(tail -n 1 "$OUT/logs/device_$lab.txt")
     if [ $rc -eq 0 ]; then row "lab $lab --quick on the GPU" "ok" "$last"; else row "lab $lab --quick on the GPU" "FAIL" "exit $rc: $last"; fi
 done
+
+# The emulator's feature test on the real device: the emulator must give CUDA's answers.
+if [ $have_gpu -eq 1 ] && [ "$labdir" = "$BUILD/nvcc/lab" ]; then
+    if "$NVCC" -O1 -std=c++17 "${arch_flags[@]}" -Icuda tests/cuda/emu_features.cu -o "$BUILD/nvcc/emu_features" >>"$LOG" 2>&1; then
+        run_step device_emu_features 60 "$BUILD/nvcc/emu_features"
+        rc=$?
+        if [ $rc -eq 0 ]; then row "tests/cuda/emu_features.cu on the GPU (the emulator's answers are CUDA's)" "ok" "$(tail -n 1 "$OUT/logs/device_emu_features.txt")"
+        else row "tests/cuda/emu_features.cu on the GPU" "FAIL" "exit $rc: $(grep -m 3 FAIL "$OUT/logs/device_emu_features.txt" | tr '\n' ' ')"; fi
+    else
+        row "tests/cuda/emu_features.cu on the GPU" "FAIL" "nvcc could not build it"
+    fi
+fi
 
 # --- 4. compute-sanitizer ---------------------------------------------------------------
 if [ $have_gpu -eq 0 ] || [ -z "$SANITIZER" ]; then
