@@ -8,8 +8,9 @@
 //                      sub-tile held in registers: per k step a thread loads 8
 //                      A and 8 B values from shared memory for 64 multiply-adds
 // Row-major like common/kernels.h's k_gemm; exported through cuda/lab.h
-// (cuda_gemm) to the CUDA backend, which uses it for Linear and as the GEMM
-// under implicit-GEMM convolution's big brother.
+// (cuda_gemm) to the CUDA backend, which uses it for every matrix product
+// (Linear layers). conv2d.cu's kernel 3 is kernel 3 below with im2col
+// loaders.
 //
 // Standalone (llm.c dev/cuda shape): built with -DLAB_MAIN this file is a
 // program that validates every version against a CPU reference on awkward
