@@ -55,7 +55,7 @@ else
 OMP :=
 endif
 
-CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(OMP) -Icommon
+CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(OMP) -Icommon -Ichapters
 LDLIBS := -lm
 
 # --- CUDA detection -----------------------------------------------------------
@@ -190,3 +190,8 @@ train_classifier: $(BUILD)/train_classifier
 classifier: train_classifier
 	./train_classifier --dataset $(DATASET)
 .PHONY: classifier train_classifier
+
+# --- ch4: chapter 4 (WGAN): the README's figures ------------------------------------
+.PHONY: figures-ch4
+figures-ch4: chapter4
+	@bash chapters/ch04_wgan/make_figures.sh
