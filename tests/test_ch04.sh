@@ -4,7 +4,7 @@
 # tiny runs into tests/tmp/ch04/, then checks of what they leave behind
 # (loss.dat with the W estimate, weights.dat, wfid.dat, metrics.txt, PNGs,
 # checkpoint.bin), of the critic schedule (n_critic and the warm-up), of the
-# clipping (every critic weight in [-c, c]), that --resume gives the same
+# clipping (every critic weight in [-c, c]), the DCGAN critic (--net dcgan), that --resume gives the same
 # bytes as an uninterrupted run (inside the warm-up and on images), and that
 # mistakes end with one clear message and exit 2. Images use a tiny made-up
 # MNIST (GANBOOK_DATA), so no download is needed. CHECK_VERBOSE=1 lists
@@ -155,6 +155,28 @@ status=$?
 t "MNIST: resumed loss.dat, wfid.dat, weights.dat, checkpoint.bin == uninterrupted" \
     "[ $status -eq 0 ] && cmp -s $d/a/loss.dat $d/b/loss.dat && cmp -s $d/a/wfid.dat $d/b/wfid.dat && cmp -s $d/a/weights.dat $d/b/weights.dat && cmp -s $d/a/checkpoint.bin $d/b/checkpoint.bin" ||
     show $d.b2.log
+
+# the DCGAN pair of common/dcgan.h (--net dcgan): a width-4 critic with batch norm, clipped
+dc="--dataset mnist --net dcgan --width 4 --batch 8 --warmup off --n-critic 2 --log-every 1 --sample-every 2 --checkpoint-every 2 --fid-every 2"
+run $d.dc.log ch4 $dc --steps 4 --out $d/dc
+status=$?
+t "--net dcgan: 4 steps exit 0, samples.idx holds 32x32 images, metrics say net dcgan" \
+    "[ $status -eq 0 ] && [ \"\$(head -c 16 $d/dc/samples.idx | od -An -tx1 | tr -d ' \n')\" = 00000803000027100000002000000020 ] && [ '$(metric $d/dc net)' = dcgan ] && [ '$(metric $d/dc critic_norm)' = batch ]" ||
+    show $d.dc.log
+t "--net dcgan: every critic value (batch norm's gamma and beta too) inside [-0.01, 0.01]" \
+    "weights_ok $d/dc/weights.dat 0.01 && grep -q '^G: DCGAN width 4' $d.dc.log"
+run $d.dc1.log ch4 $dc --steps 2 --out $d/dc2
+run $d.dc2.log ch4 --resume $d/dc2/checkpoint.bin --steps 4 --sample-every 2 --checkpoint-every 2 --fid-every 2
+status=$?
+t "--net dcgan: resumed loss.dat, wfid.dat, checkpoint.bin == uninterrupted (batch norm buffers included)" \
+    "[ $status -eq 0 ] && cmp -s $d/dc/loss.dat $d/dc2/loss.dat && cmp -s $d/dc/wfid.dat $d/dc2/wfid.dat && cmp -s $d/dc/checkpoint.bin $d/dc2/checkpoint.bin" ||
+    show $d.dc2.log
+run $d.e1.log ./chapter4 --net dcgan --dataset ring8
+t "--net dcgan on a toy: one error line, exit 2" "clean_error $d.e1.log $? 2" || show $d.e1.log
+run $d.e2.log ch4 --net dcgan --critic-norm group
+t "--critic-norm group: one error line, exit 2" "clean_error $d.e2.log $? 2" || show $d.e2.log
+run $d.e3.log ch4 --resume $d/dc/checkpoint.bin --steps 8 --net mlp
+t "--resume of a dcgan run with --net mlp: one error line, exit 2" "clean_error $d.e3.log $? 2" || show $d.e3.log
 
 # --- with the real MNIST and its classifier: FID over training -----------------------------------
 if [ -s datasets/data/mnist/train-images-idx3-ubyte ] && [ -s datasets/data/mnist/classifier.bin ]; then

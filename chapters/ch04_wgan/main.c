@@ -37,51 +37,80 @@
 #include <string.h>
 
 #include "ch04_wgan/exercises.h"  // the critic and generator losses, weight clipping (4.1-4.3)
+#include "dcgan.h"                // --net dcgan: chapter 3's networks
 #include "eval_mnist.h"           // FID of samples over training (wfid.dat)
 #include "gan_run.h"              // data, logs, samples, checkpoints: shared with chapters 1-3
 #include "mlp.h"
 
 // ---------------------------------------------------------------------------
-// 1. The networks: chapter 1's, with a critic in place of D. The critic's
-//    last layer is the same Linear; what changes is how its output is used:
-//    as a score, never through a sigmoid.
+// 1. The networks. What makes a critic is how its output is used: a score,
+//    never passed through a sigmoid. Its last layer is the same Linear (or
+//    conv) as a discriminator's.
 //
-// 2-D toys  G: z (B, 2) -> 128 -> 128 -> 128 -> x (B, 2), ReLU.
-//           C: x (B, 2) -> 128 -> 128 -> 128 -> score (B, 1), LeakyReLU 0.2.
-// images    G: z (B, 100) -> 256 -> 512 -> 1024 -> 784, LeakyReLU 0.2, tanh.
-//           C: 784 -> 512 -> 256 -> score (B, 1), LeakyReLU 0.2.
+// --net mlp (chapter 1's MLPs; the only choice for the toys):
+//   2-D toys  G: z (B, 2) -> 128 -> 128 -> 128 -> x (B, 2), ReLU.
+//             C: x (B, 2) -> 128 -> 128 -> 128 -> score (B, 1), LeakyReLU 0.2.
+//   images    G: z (B, 100) -> 256 -> 512 -> 1024 -> 784, LeakyReLU 0.2, tanh.
+//             C: 784 -> 512 -> 256 -> score (B, 1), LeakyReLU 0.2.
+// --net dcgan (images, padded to 32x32): chapter 3's DCGAN pair from
+//   common/dcgan.h, the critic's output named a score, its hidden layers
+//   normalized by --critic-norm (batch, as in the paper's DCGAN critic, or
+//   layer / none). Clipping applies to every trainable value, batch norm's
+//   gamma and beta included, as the original code's
+//   `for p in netD.parameters(): p.data.clamp_(-c, c)` does.
 
 typedef struct {
-    Params params;  // "G.fc1.weight", ...
-    Mlp net;
+    Params params;                // --net mlp: "G.fc1.weight", ...
+    Mlp mlp;
+    DcganGenerator *dcgan;        // --net dcgan, else NULL (its own registry, dcgan->params)
 } Generator;
 
 typedef struct {
-    Params params;  // "C.fc1.weight", ...
-    Mlp net;
+    Params params;                // --net mlp: "C.fc1.weight", ...
+    Mlp mlp;
+    DcganDiscriminator *dcgan;    // --net dcgan, else NULL
 } Critic;
 
-static void build_networks(Generator *g, Critic *c, GanRun *run) {
+static Params *generator_params(Generator *g) { return g->dcgan ? &g->dcgan->params : &g->params; }
+static Params *critic_params(Critic *c) { return c->dcgan ? &c->dcgan->params : &c->params; }
+
+static void build_networks(Generator *g, Critic *c, GanRun *run, const char *net, int width, const char *norm) {
+    if (strcmp(net, "dcgan") == 0) {
+        static DcganGenerator dg;  // static: built in place, never copied (nn.h)
+        static DcganDiscriminator dc;
+        DcganConfig cfg = dcgan_config(run->image_size, run->C, width, run->z_dim);
+        cfg.output = DCGAN_OUTPUT_SCORE;
+        cfg.d_norm = dcgan_norm_from_name(norm);
+        dcgan_generator_init(&dg, &cfg, &run->rng);
+        dcgan_discriminator_init(&dc, &cfg, &run->rng);
+        g->dcgan = &dg, c->dcgan = &dc;
+        return;
+    }
     params_init(&g->params, "G");
     params_init(&c->params, "C");
     if (run->toy) {
-        mlp_init(&g->net, &g->params, (int[]){run->z_dim, 128, 128, 128, 2}, 5, ACT_RELU, ACT_NONE, &run->rng);
-        mlp_init(&c->net, &c->params, (int[]){2, 128, 128, 128, 1}, 5, ACT_LEAKY_RELU, ACT_NONE, &run->rng);
+        mlp_init(&g->mlp, &g->params, (int[]){run->z_dim, 128, 128, 128, 2}, 5, ACT_RELU, ACT_NONE, &run->rng);
+        mlp_init(&c->mlp, &c->params, (int[]){2, 128, 128, 128, 1}, 5, ACT_LEAKY_RELU, ACT_NONE, &run->rng);
     } else {
-        mlp_init(&g->net, &g->params, (int[]){run->z_dim, 256, 512, 1024, run->x_dim}, 5, ACT_LEAKY_RELU, ACT_TANH,
+        mlp_init(&g->mlp, &g->params, (int[]){run->z_dim, 256, 512, 1024, run->x_dim}, 5, ACT_LEAKY_RELU, ACT_TANH,
                  &run->rng);
-        mlp_init(&c->net, &c->params, (int[]){run->x_dim, 512, 256, 1}, 4, ACT_LEAKY_RELU, ACT_NONE, &run->rng);
+        mlp_init(&c->mlp, &c->params, (int[]){run->x_dim, 512, 256, 1}, 4, ACT_LEAKY_RELU, ACT_NONE, &run->rng);
     }
 }
 
-static Tensor *generate(void *model, Tensor *z) { return mlp_forward(&((Generator *)model)->net, z); }
-static Tensor *critic(Critic *c, Tensor *x) { return mlp_forward(&c->net, x); }
-
-// Freeze or unfreeze a network (as in chapters 1-3): a frozen one records no
-// graph for its own weights, so G's step computes no gradient for C's.
-static void set_trainable(Params *ps, int on) {
-    for (int i = 0; i < ps->count; i++)
-        if (param_is_trainable(&ps->items[i])) ps->items[i].t->requires_grad = on;
+// G(z) in training: z (B, z_dim) -> (B, 2), (B, 784) or (B, 1, 32, 32).
+static Tensor *generator_forward(Generator *g, Tensor *z) {
+    return g->dcgan ? dcgan_generator_forward(g->dcgan, z, NULL) : mlp_forward(&g->mlp, z);
+}
+// G for the pictures, the final samples and wfid.dat (gan_run.h's signature;
+// unconditional, labels is NULL): batch norm with its running statistics.
+static Tensor *generate(void *model, Tensor *z, Tensor *labels) {
+    Generator *g = model;
+    return g->dcgan ? dcgan_sample(g->dcgan, z, labels) : mlp_forward(&g->mlp, z);
+}
+// C(x): the score, (B, 1).
+static Tensor *critic(Critic *c, Tensor *x) {
+    return c->dcgan ? dcgan_discriminator_forward(c->dcgan, x, NULL) : mlp_forward(&c->mlp, x);
 }
 
 // ---------------------------------------------------------------------------
@@ -140,14 +169,14 @@ static StepStats train_step(GanRun *run, Generator *g, Critic *c, Optimizer *opt
         Tensor *x = gan_real_batch(run);
         Tensor *z = gan_noise(run, B);
         int prev = t_set_grad_enabled(0);
-        Tensor *fake = generate(g, z);  // no graph into G
+        Tensor *fake = generator_forward(g, z);  // no graph into G
         t_set_grad_enabled(prev);
         Tensor *scores_real = critic(c, x), *scores_fake = critic(c, fake);
         Tensor *loss_c = ex_critic_loss(scores_real, scores_fake);  // exercise 4.1
         optim_zero_grad(opt_c);
         t_backward(loss_c);
         optim_step(opt_c);
-        if (w->clip > 0.0f) s.clipped = ex_clip_weights(&c->params, w->clip);  // exercise 4.2
+        if (w->clip > 0.0f) s.clipped = ex_clip_weights(critic_params(c), w->clip);  // exercise 4.2
         s.w_estimate = -t_item(loss_c);
         s.c_real = mean_of(scores_real);
         s.c_fake = mean_of(scores_fake);
@@ -155,13 +184,13 @@ static StepStats train_step(GanRun *run, Generator *g, Critic *c, Optimizer *opt
 
     // G step: the critic is frozen, G follows its slope towards higher scores.
     t_arena_reset();
-    set_trainable(&c->params, 0);
+    params_requires_grad(critic_params(c), 0);  // freeze C: no gradients for its weights
     Tensor *z = gan_noise(run, B);
-    Tensor *loss_g = ex_wgan_generator_loss(critic(c, generate(g, z)));  // exercise 4.3
+    Tensor *loss_g = ex_wgan_generator_loss(critic(c, generator_forward(g, z)));  // exercise 4.3
     optim_zero_grad(opt_g);
     t_backward(loss_g);
     optim_step(opt_g);
-    set_trainable(&c->params, 1);
+    params_requires_grad(critic_params(c), 1);
     s.g_loss = t_item(loss_g);
     return s;
 }
@@ -286,8 +315,19 @@ static int wfid_begin(WfidTracker *t, GanRun *run) {
     return 0;
 }
 
+// A batch-normed critic scores in training mode (batch statistics), as in
+// training, with momentum 0 so that measuring leaves its running statistics
+// as they are (r = (1 - 0) r + 0 batch): the checkpoint and a resumed run
+// must not depend on when wfid.dat was written.
+static void critic_bn_momentum(Critic *c, float momentum) {
+    if (!c->dcgan || c->dcgan->cfg.d_norm != DCGAN_NORM_BATCH) return;
+    for (int i = 1; i < c->dcgan->layers - 1; i++) c->dcgan->bn[i].momentum = momentum;
+}
+
 static int wfid_measure(WfidTracker *t, GanRun *run, Generator *g, Critic *c) {
     int chunk = 500, prev = t_set_grad_enabled(0);
+    float momentum = c->dcgan ? c->dcgan->bn[1].momentum : 0.0f;
+    critic_bn_momentum(c, 0.0f);
     float *fakes = malloc((size_t)EVAL_N * run->x_dim * sizeof(float));
     if (!fakes) t_fatal("out of memory for the W/FID samples\nHINT: free some memory");
     double sum_real = 0, sum_fake = 0;
@@ -295,12 +335,13 @@ static int wfid_measure(WfidTracker *t, GanRun *run, Generator *g, Critic *c) {
         t_arena_reset();
         int b = EVAL_N - i < chunk ? EVAL_N - i : chunk;
         Tensor *z = t_from_data(t->z->data + (size_t)i * run->z_dim, 2, (int[]){b, run->z_dim});
-        Tensor *fake = generate(g, z);
+        Tensor *fake = generate(g, z, NULL);
         memcpy(fakes + (size_t)i * run->x_dim, fake->data, (size_t)b * run->x_dim * sizeof(float));
         sum_fake += mean_of(critic(c, fake)) * b;
         sum_real += mean_of(critic(c, as_batch(run, t->real + (size_t)i * run->x_dim, b))) * b;
     }
     t_set_grad_enabled(prev);
+    critic_bn_momentum(c, momentum);
     t->last_w = (sum_real - sum_fake) / EVAL_N;
     int rc;
     if (t->with_fid) {
@@ -359,8 +400,9 @@ int main(int argc, char **argv) {
     // warm-up; batch 64 for images (the toys keep batch 256).
     run.args.lr = 5e-5f;
     WganSettings w = {5, 1, 0.01f};
-    const char *warmup = "on", *optim = "rmsprop";
+    const char *warmup = "on", *optim = "rmsprop", *net = "mlp", *critic_norm = "batch";
     int fid_every = 500;  // images only
+    int width = 32;       // --net dcgan: chapter 3's default width
     CliFlag flags[CLI_MAX_FLAGS];
     int n = gan_run_flags(&run, flags);
     flags[n++] = cli_float("clip", &w.clip, 0, 10, "clip the critic's weights into [-c, c] after each update (0: off)");
@@ -371,12 +413,20 @@ int main(int argc, char **argv) {
                             "optimizer of both nets: RMSprop (the paper) or Adam (--beta1, beta2 0.999)");
     flags[n++] = cli_int("fid-every", &fid_every, 0, 1e9,
                          "images: W estimate and FID of 1,000 samples every N steps into wfid.dat (0: off)");
+    flags[n++] = cli_choice("net", &net, "mlp|dcgan", "images: chapter 1's MLPs or chapter 3's DCGAN pair (32x32)");
+    flags[n++] = cli_int("width", &width, 1, 512, "--net dcgan: channels of C's first and G's last hidden layer");
+    flags[n++] = cli_choice("critic-norm", &critic_norm, "batch|layer|none",
+                            "--net dcgan: normalization of the critic's hidden layers (the paper: batch)");
     flags[n] = (CliFlag){0};
     gan_run_parse(&run, flags, argc, argv,
                   "Chapter 4: Wasserstein GAN (Arjovsky et al., 2017): a critic with weight clipping, RMSprop,\n"
                   "n_critic; logs the W estimate (loss.dat), the critic's weights (weights.dat) and, on images,\n"
                   "the W estimate against FID (wfid.dat).",
-                  "clip n-critic warmup optim");
+                  "clip n-critic warmup optim net width critic-norm");
+    int dcgan = strcmp(net, "dcgan") == 0;
+    if (dcgan && toy_find(run.args.dataset))
+        cli_usage_error(run.chapter, "--net dcgan needs images (--dataset mnist or fashion), not %s", run.args.dataset);
+    run.image_size = dcgan ? 32 : 0;  // the DCGAN nets work on 32x32 (MNIST padded); the MLPs on 784 numbers
     run.evaluate = 1;  // images: FID, inception score, classes covered, class KL at the end
     if (gan_run_load_data(&run) != 0) return 1;
     w.warmup = strcmp(warmup, "on") == 0;
@@ -384,25 +434,37 @@ int main(int argc, char **argv) {
 
     static Generator g;
     static Critic c;
-    build_networks(&g, &c, &run);
+    build_networks(&g, &c, &run, net, width, critic_norm);
+    Params *gp = generator_params(&g), *cp = critic_params(&c);
     // RMSprop as PyTorch's defaults have it (alpha 0.99, eps 1e-8, no momentum):
     // the original code's optim.RMSprop(lr=5e-5). The paper found momentum
     // (Adam's beta1 > 0) made the critic's training unstable.
     Optimizer *opt_g, *opt_c;
     if (adam) {
-        opt_g = optim_adam(&g.params, run.args.lr, run.beta1, 0.999f, 1e-8f, 0.0f);
-        opt_c = optim_adam(&c.params, run.args.lr, run.beta1, 0.999f, 1e-8f, 0.0f);
+        opt_g = optim_adam(gp, run.args.lr, run.beta1, 0.999f, 1e-8f, 0.0f);
+        opt_c = optim_adam(cp, run.args.lr, run.beta1, 0.999f, 1e-8f, 0.0f);
     } else {
-        opt_g = optim_rmsprop(&g.params, run.args.lr, 0.99f, 1e-8f, 0.0f, 0.0f, 0);
-        opt_c = optim_rmsprop(&c.params, run.args.lr, 0.99f, 1e-8f, 0.0f, 0.0f, 0);
+        opt_g = optim_rmsprop(gp, run.args.lr, 0.99f, 1e-8f, 0.0f, 0.0f, 0);
+        opt_c = optim_rmsprop(cp, run.args.lr, 0.99f, 1e-8f, 0.0f, 0.0f, 0);
     }
-    gan_run_track(&run, &g.params, &c.params, opt_g, opt_c);
+    static char opt_words[64];
+    snprintf(opt_words, sizeof opt_words, adam ? "Adam lr %g betas (%g, 0.999)" : "RMSprop lr %g (alpha 0.99)",
+             (double)run.args.lr, (double)run.beta1);
+    run.optimizer = opt_words;  // for the banner
+    gan_run_track(&run, gp, cp, opt_g, opt_c);
     if (run.sample_only) return gan_run_sample(&run, generate, &g);
 
-    char desc[160], opt[160];
-    printf("G: %s (%ld parameters)\n", mlp_describe(&g.net, desc, sizeof desc), params_numel(&g.params, 1));
-    printf("C: %s (%ld parameters), clip %g, n_critic %d, warm-up %s, %s\n", mlp_describe(&c.net, desc, sizeof desc),
-           params_numel(&c.params, 1), (double)w.clip, w.n_critic, warmup, optim_describe(opt_c, opt, sizeof opt));
+    char desc[160];
+    if (dcgan) {
+        snprintf(desc, sizeof desc, "DCGAN width %d, 32x32", width);
+        printf("G: %s (%ld parameters)\n", desc, params_numel(gp, 1));
+        snprintf(desc, sizeof desc, "DCGAN width %d, %s norm, score output", width, critic_norm);
+    } else {
+        printf("G: %s (%ld parameters)\n", mlp_describe(&g.mlp, desc, sizeof desc), params_numel(gp, 1));
+        mlp_describe(&c.mlp, desc, sizeof desc);
+    }
+    printf("C: %s (%ld parameters), clip %g, n_critic %d, warm-up %s\n", desc, params_numel(cp, 1), (double)w.clip,
+           w.n_critic, warmup);
     if (gan_run_begin(&run, "step W_estimate g_loss C(x) C(G(z))", generate, &g) != 0) return 1;
     LossLog weights;
     if (gan_run_open_log(&run, &weights, "weights.dat", "step weight fraction") != 0) return 1;
@@ -410,7 +472,7 @@ int main(int argc, char **argv) {
     if (!run.toy && fid_every > 0 && wfid_begin(&wfid, &run) != 0) return 1;
 
     long critic_steps = 0;
-    Histogram h = weight_histogram(&c.params, w.clip);
+    Histogram h = weight_histogram(cp, w.clip);
     while (run.step < run.args.steps) {
         StepStats s = train_step(&run, &g, &c, opt_g, opt_c, &w);
         critic_steps += s.critic_steps;
@@ -418,7 +480,7 @@ int main(int argc, char **argv) {
         gan_run_step_done(&run, row, generate, &g);
         if (run.step == 1 || (run.args.sample_every > 0 && run.step % run.args.sample_every == 0) ||
             run.step == run.args.steps) {
-            h = weight_histogram(&c.params, w.clip);
+            h = weight_histogram(cp, w.clip);
             if (log_histogram(&weights, run.step, &h) != 0) run.failed = 1;
         }
         if (wfid.on && run.step % fid_every == 0 && wfid_measure(&wfid, &run, &g, &c) != 0) run.failed = 1;
@@ -431,6 +493,8 @@ int main(int argc, char **argv) {
     metrics_set(&m, "n_critic", w.n_critic);
     metrics_set_str(&m, "warmup", warmup);
     metrics_set_str(&m, "optim", optim);
+    metrics_set_str(&m, "net", net);
+    if (dcgan) metrics_set(&m, "width", width), metrics_set_str(&m, "critic_norm", critic_norm);
     metrics_set(&m, "critic_steps_this_run", (double)critic_steps);
     metrics_set(&m, "weights_at_bound", h.at_bound);
     char wfid_path[4200];

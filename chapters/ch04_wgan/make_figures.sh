@@ -10,8 +10,10 @@
 #   mnist_loss.png  mnist_weights.png  wfid.png  mnist_samples.png  metrics_mnist.txt
 # The plots are drawn at 800x600 (loss.dat thinned to every 4th row) so each
 # file stays well under 100 KB. Needs gnuplot.
-# Env: MNIST_STEPS (default 3000), FID_EVERY (default 150), FIGURES_OUT
-# (default runs/figures), FIGURES_ONLY=toy|mnist (one of the two runs).
+# Env: MNIST_STEPS (default 1200), FID_EVERY (default 60), FIGURES_OUT
+# (default runs/figures), FIGURES_ONLY=toy|mnist (one of the two runs),
+# FIGURES_RENDER_ONLY=1 (no training: render from the runs already in
+# FIGURES_OUT, e.g. after training them by hand with the commands above).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 if ! command -v gnuplot >/dev/null 2>&1; then
@@ -25,8 +27,8 @@ if [ ! -x ./chapter4 ]; then
     exit 1
 fi
 OUT=${FIGURES_OUT:-runs/figures}
-MNIST_STEPS=${MNIST_STEPS:-3000}
-FID_EVERY=${FID_EVERY:-150}
+MNIST_STEPS=${MNIST_STEPS:-1200}
+FID_EVERY=${FID_EVERY:-60}
 ONLY=${FIGURES_ONLY:-}
 dst=chapters/ch04_wgan
 mkdir -p "$OUT"
@@ -41,17 +43,22 @@ thin() { awk 'NR == 1 || (NR - 2) % 4 == 0' "$1" >"$2"; }
 toy=$OUT/chapter4
 mnist=$OUT/chapter4-mnist
 start=$(date +%s)
-if [ "$ONLY" != mnist ]; then
+if [ "${FIGURES_RENDER_ONLY:-0}" = 1 ]; then
+    ONLY_TRAIN=none
+else
+    ONLY_TRAIN=$ONLY
+fi
+if [ "$ONLY_TRAIN" != none ] && [ "$ONLY" != mnist ]; then
     echo "== ./chapter4 (defaults) -> $toy"
     ./chapter4 --force --out "$toy" >"$toy.log" 2>&1 &
 fi
-if [ "$ONLY" != toy ]; then
+if [ "$ONLY_TRAIN" != none ] && [ "$ONLY" != toy ]; then
     echo "== ./chapter4 --dataset mnist --steps $MNIST_STEPS --fid-every $FID_EVERY -> $mnist"
     ./chapter4 --dataset mnist --steps "$MNIST_STEPS" --fid-every "$FID_EVERY" --force --out "$mnist" >"$mnist.log" 2>&1 &
 fi
 failed=0
 for job in $(jobs -p); do wait "$job" || failed=1; done
-echo "trained in $(($(date +%s) - start)) s (both runs side by side)"
+[ "$ONLY_TRAIN" = none ] || echo "trained in $(($(date +%s) - start)) s (both runs side by side)"
 if [ $failed -ne 0 ]; then
     echo "error: a run failed; see $toy.log and $mnist.log" >&2
     exit 1
