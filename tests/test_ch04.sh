@@ -79,8 +79,8 @@ t "the weight histogram is drawn on screen" "grep -q '^critic weights at step 40
 t "samples, sample pictures and checkpoint" \
     "[ \$(wc -l <$d/a/samples.txt) -eq 2500 ] && png_ok $d/a/samples_000000.png && png_ok $d/a/samples_000040.png && ckpt_ok $d/a/checkpoint.bin"
 if command -v gnuplot >/dev/null 2>&1; then
-    t "loss.png, scatter.png, weights.png (gnuplot is installed)" \
-        "png_ok $d/a/loss.png && png_ok $d/a/scatter.png && png_ok $d/a/weights.png"
+    t "loss.png, scatter.png, weights.png, wasserstein.png (gnuplot is installed)" \
+        "png_ok $d/a/loss.png && png_ok $d/a/scatter.png && png_ok $d/a/weights.png && png_ok $d/a/wasserstein.png"
 fi
 
 # --- the critic schedule ------------------------------------------------------------------

@@ -510,6 +510,8 @@ int main(int argc, char **argv) {
     }
     int rc = gan_run_finish(&run, &m, generate, &g);
     print_histogram(&h, run.step);
+    if (gan_run_plot(&run, "wasserstein.gp", "loss.dat", "wasserstein.png") == 0)
+        printf("wrote %s/wasserstein.png\n", run.args.out);
     if (gan_run_plot(&run, "weights.gp", "weights.dat", "weights.png") == 0)
         printf("wrote %s/weights.png\n", run.args.out);
     if (wfid.on) {
@@ -518,6 +520,9 @@ int main(int argc, char **argv) {
                    "(+1: they fall together)\n", rho);
         if (gan_run_plot(&run, "wfid.gp", "wfid.dat", "wfid.png") == 0) printf("wrote %s/wfid.png\n", run.args.out);
     }
+    printf("chapter 4 also wrote: weights.dat%s%s\n", wfid.on ? ", wfid.dat" : "",
+           plots_have_gnuplot() ? (wfid.on ? ", wasserstein.png, weights.png, wfid.png" : ", wasserstein.png, weights.png")
+                                : " (no gnuplot: no plots)");
     free(wfid.real);
     return rc;
 }

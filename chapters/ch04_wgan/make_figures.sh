@@ -5,9 +5,9 @@
 #   runs/figures/chapter4         ./chapter4 with every default (ring8, 5,000 steps)
 #   runs/figures/chapter4-mnist   ./chapter4 --dataset mnist --steps $MNIST_STEPS --fid-every $FID_EVERY
 # then copies and renders into chapters/ch04_wgan/:
-#   loss.png  weights.png  scatter.png  samples_000000.png ... samples_005000.png
+#   loss.png  wasserstein.png  weights.png  scatter.png  samples_000000.png ... samples_005000.png
 #   metrics_default.txt                  (the ring8 run)
-#   mnist_loss.png  mnist_weights.png  wfid.png  mnist_samples.png  metrics_mnist.txt
+#   mnist_loss.png  mnist_wasserstein.png  mnist_weights.png  wfid.png  mnist_samples.png  metrics_mnist.txt
 # The plots are drawn at 800x600 (loss.dat thinned to every 4th row) so each
 # file stays well under 100 KB. Needs gnuplot.
 # Env: MNIST_STEPS (default 1200), FID_EVERY (default 60), FIGURES_OUT
@@ -71,6 +71,7 @@ if [ "$ONLY" != mnist ]; then
     thin "$toy/loss.dat" "$toy-every-4th-row/loss.dat"
     plot_small loss.gp "datafile='$toy-every-4th-row/loss.dat'; outfile='$dst/loss.png'"
     plot_small weights.gp "datafile='$toy/weights.dat'; outfile='$dst/weights.png'"
+    plot_small wasserstein.gp "datafile='$toy/loss.dat'; outfile='$dst/wasserstein.png'"
     plot_small scatter.gp "fakefile='$toy/samples.txt'; realfile='$toy/real.txt'; outfile='$dst/scatter.png'; extent=1.5"
     for s in 000000 000500 001000 002000 005000; do cp "$toy/samples_$s.png" "$dst/samples_$s.png"; done
     cp "$toy/metrics.txt" "$dst/metrics_default.txt"
@@ -83,6 +84,7 @@ if [ "$ONLY" != toy ]; then
     plot_small loss.gp "datafile='$mnist-every-4th-row/loss.dat'; outfile='$dst/mnist_loss.png'"
     plot_small weights.gp "datafile='$mnist/weights.dat'; outfile='$dst/mnist_weights.png'"
     plot_small wfid.gp "datafile='$mnist/wfid.dat'; outfile='$dst/wfid.png'"
+    plot_small wasserstein.gp "datafile='$mnist/loss.dat'; outfile='$dst/mnist_wasserstein.png'"
     cp "$(ls "$mnist"/samples_*.png | tail -n 1)" "$dst/mnist_samples.png"
     cp "$mnist/metrics.txt" "$dst/metrics_mnist.txt"
 fi
