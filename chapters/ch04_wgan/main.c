@@ -471,11 +471,12 @@ int main(int argc, char **argv) {
     WfidTracker wfid = {0};
     if (!run.toy && fid_every > 0 && wfid_begin(&wfid, &run) != 0) return 1;
 
-    long critic_steps = 0;
+    long critic_steps = 0, clipped = 0;
     Histogram h = weight_histogram(cp, w.clip);
     while (run.step < run.args.steps) {
         StepStats s = train_step(&run, &g, &c, opt_g, opt_c, &w);
         critic_steps += s.critic_steps;
+        clipped = s.clipped;
         double row[5] = {0, s.w_estimate, s.g_loss, s.c_real, s.c_fake};
         gan_run_step_done(&run, row, generate, &g);
         if (run.step == 1 || (run.args.sample_every > 0 && run.step % run.args.sample_every == 0) ||
@@ -510,6 +511,9 @@ int main(int argc, char **argv) {
     }
     int rc = gan_run_finish(&run, &m, generate, &g);
     print_histogram(&h, run.step);
+    if (w.clip > 0.0f)  // exercise 4.2's count: how hard RMSprop pushes against the walls
+        printf("the last critic step pushed %.1f%% of the critic's values past +-c (clipped back)\n",
+               100.0 * (double)clipped / (double)params_numel(cp, 1));
     if (gan_run_plot(&run, "wasserstein.gp", "loss.dat", "wasserstein.png") == 0)
         printf("wrote %s/wasserstein.png\n", run.args.out);
     if (gan_run_plot(&run, "weights.gp", "weights.dat", "weights.png") == 0)

@@ -10,7 +10,7 @@
 #   mnist_loss.png  mnist_wasserstein.png  mnist_weights.png  wfid.png  mnist_samples.png  metrics_mnist.txt
 # The plots are drawn at 800x600 (loss.dat thinned to every 4th row) so each
 # file stays well under 100 KB. Needs gnuplot.
-# Env: MNIST_STEPS (default 1200), FID_EVERY (default 60), FIGURES_OUT
+# Env: MNIST_STEPS (default 3000), FID_EVERY (default 60), FIGURES_OUT
 # (default runs/figures), FIGURES_ONLY=toy|mnist (one of the two runs),
 # FIGURES_RENDER_ONLY=1 (no training: render from the runs already in
 # FIGURES_OUT, e.g. after training them by hand with the commands above).
@@ -27,7 +27,7 @@ if [ ! -x ./chapter4 ]; then
     exit 1
 fi
 OUT=${FIGURES_OUT:-runs/figures}
-MNIST_STEPS=${MNIST_STEPS:-1200}
+MNIST_STEPS=${MNIST_STEPS:-3000}
 FID_EVERY=${FID_EVERY:-60}
 ONLY=${FIGURES_ONLY:-}
 dst=chapters/ch04_wgan
