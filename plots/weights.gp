@@ -6,7 +6,8 @@
 # weights.dat: a header "# step weight fraction", then one block of rows per
 # snapshot, all with the same step: the bin's centre and the share of the
 # critic's values in that bin. Up to 6 snapshots, spread over the run (the
-# first and the last included), are drawn as one curve each, on a log scale:
+# first and the last included; -e "curves=N" for another number), are drawn
+# as one curve each, on a log scale:
 # the end bins (at +-c) hold most of the weights, the middle ones a few percent.
 if (!exists("datafile")) datafile = "weights.dat"
 if (!exists("outfile")) outfile = datafile . ".png"
@@ -22,7 +23,8 @@ if (n == 0) {
     print sprintf("weights.gp: %s has no rows", datafile)
     exit status 1
 }
-k = (n < 6) ? n : 6
+if (!exists("curves")) curves = 6
+k = (n < curves) ? n : curves
 pick(i) = word(all, (k == 1) ? n : 1 + int(floor((i - 1) * (n - 1) / (k - 1.0) + 0.5)))
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {

@@ -70,7 +70,7 @@ if [ "$ONLY" != mnist ]; then
     mkdir -p "$toy-every-4th-row"
     thin "$toy/loss.dat" "$toy-every-4th-row/loss.dat"
     plot_small loss.gp "datafile='$toy-every-4th-row/loss.dat'; outfile='$dst/loss.png'"
-    plot_small weights.gp "datafile='$toy/weights.dat'; outfile='$dst/weights.png'"
+    plot_small weights.gp "datafile='$toy/weights.dat'; outfile='$dst/weights.png'; curves=4"
     plot_small wasserstein.gp "datafile='$toy/loss.dat'; outfile='$dst/wasserstein.png'"
     plot_small scatter.gp "fakefile='$toy/samples.txt'; realfile='$toy/real.txt'; outfile='$dst/scatter.png'; extent=1.5"
     for s in 000000 000500 001000 002000 005000; do cp "$toy/samples_$s.png" "$dst/samples_$s.png"; done
@@ -82,7 +82,7 @@ if [ "$ONLY" != toy ]; then
     mkdir -p "$mnist-every-4th-row"
     thin "$mnist/loss.dat" "$mnist-every-4th-row/loss.dat"
     plot_small loss.gp "datafile='$mnist-every-4th-row/loss.dat'; outfile='$dst/mnist_loss.png'"
-    plot_small weights.gp "datafile='$mnist/weights.dat'; outfile='$dst/mnist_weights.png'"
+    plot_small weights.gp "datafile='$mnist/weights.dat'; outfile='$dst/mnist_weights.png'; curves=4"
     plot_small wfid.gp "datafile='$mnist/wfid.dat'; outfile='$dst/wfid.png'"
     plot_small wasserstein.gp "datafile='$mnist/loss.dat'; outfile='$dst/mnist_wasserstein.png'"
     cp "$(ls "$mnist"/samples_*.png | tail -n 1)" "$dst/mnist_samples.png"
