@@ -27,7 +27,7 @@
 //         z ~ N(0, I);  L_G = -mean C(G(z))              exercise 4.3
 //         RMSprop step on G
 //
-//     make chapter4 && ./chapter4                   ring8, a minute or two on 2 cores
+//     make chapter4 && ./chapter4                   ring8, about 1.5 minutes of CPU (README: Time)
 //     ./chapter4 --dataset grid25 --out runs/ch4-grid
 //     ./chapter4 --dataset mnist --out runs/ch4-mnist     W estimate against FID (wfid.dat)
 //     ./chapter4 --clip 0.1 --out runs/ch4-clip01         a looser constraint
