@@ -1,11 +1,14 @@
 // gan_run.c: the shared plumbing of the MLP GAN chapters. See gan_run.h.
 #include "gan_run.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "ch01_vanilla_gan/exercises.h"  // ex_mode_kl (exercise 1.3)
@@ -180,31 +183,79 @@ static void format_flag(const CliFlag *f, char *buf, size_t n) {
     }
 }
 
+// A setting already checked (cli_set_value) into its flag's variable; text
+// settings point into r->adopted, which lives as long as the run.
 static void set_flag(GanRun *r, const CliFlag *f, const char *text) {
-    switch (f->type) {
-    case CLI_INT:
-    case CLI_BOOL: *(int *)f->value = (int)strtol(text, NULL, 10); break;
-    case CLI_FLOAT: *(float *)f->value = strtof(text, NULL); break;
-    default: {
+    if (f->type == CLI_STRING || f->type == CLI_CHOICE) {
         if (r->n_adopted == (int)(sizeof r->adopted / sizeof r->adopted[0]))
             t_fatal("too many text settings in the checkpoint header\nHINT: a bug in gan_run.c");
         char *copy = r->adopted[r->n_adopted++];
         snprintf(copy, sizeof r->adopted[0], "%s", text);
-        *(const char **)f->value = copy;
+        text = copy;
     }
-    }
+    char why[512];
+    if (cli_set_value(f, text, why, sizeof why) != 0) t_fatal("%s\nHINT: a bug in gan_run.c (checked before)", why);
 }
 
-// With --resume / --sample: take the settings the checkpoint was trained with.
+// The first two words of a header, "ganbook chapter1": who wrote the file.
+static void header_chapter(const char *header, char *out, size_t size) {
+    out[0] = 0;
+    if (strncmp(header, "ganbook ", 8) != 0) return;
+    size_t len = strcspn(header + 8, " \n");
+    snprintf(out, size, "%.*s", (int)len, header + 8);
+}
+
+// An error about the --resume / --sample checkpoint: one line and a HINT, exit 1.
+static void checkpoint_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void checkpoint_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "error: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    exit(1);
+}
+
+// With --resume / --sample: take the settings the checkpoint was trained
+// with, in this order of trust: the whole file passes its checksum (a
+// damaged file is reported as damaged, not through its strange settings);
+// it was written by this chapter; every setting passes the checks its flag
+// makes (a checksum catches accidents, not edits: a header edited by hand,
+// its checksum recomputed, must not set --log-every 0 or --z-dim 1000000);
+// a flag on the command line that contradicts it is a usage error. The
+// model and loss the settings describe are checked against the file's
+// fingerprint in gan_run_track, once the networks exist.
 static void adopt_checkpoint_settings(GanRun *r, const char *path) {
     static CkptInfo info;
-    if (ckpt_peek(path, &info) != CKPT_OK) return;  // gan_run_begin / gan_run_sample report it
+    if (ckpt_verify(path, &info) != CKPT_OK) checkpoint_error("%s", info.error);
+    snprintf(r->source_header, sizeof r->source_header, "%s", info.header);
+    char who[64];
+    header_chapter(info.header, who, sizeof who);
+    if (!*who)
+        checkpoint_error("%s was not written by a ganbook chapter (its header: '%.80s')\n"
+                         "HINT: pass the checkpoint.bin of a %s run", path, info.header, r->chapter);
+    if (strcmp(who, r->chapter) != 0)
+        checkpoint_error("%s was written by %s, not by %s: its networks and loss are another chapter's\n"
+                         "HINT: continue it with ./%s --resume %s, or start a new %s run (without --resume)",
+                         path, who, r->chapter, who, path, r->chapter);
     char words[sizeof r->defining];
     snprintf(words, sizeof words, "%s", r->defining);
     for (char *key = strtok(words, " "); key; key = strtok(NULL, " ")) {
         const CliFlag *f = find_flag(r->table, key);
-        char saved[256], current[256];
+        char saved[256], current[256], why[512];
         if (!f || !header_value(info.header, key, saved, sizeof saved)) continue;
+        union {
+            int i;
+            float x;
+            const char *s;
+        } probe;
+        CliFlag check = *f;
+        check.value = &probe;
+        if (cli_set_value(&check, saved, why, sizeof why) != 0)
+            checkpoint_error("%s: its header sets %s=%s, which the flag refuses (%s)\n"
+                             "HINT: the header was edited or damaged; use the run's own checkpoint, or start a new run",
+                             path, key, saved, why);
         format_flag(f, current, sizeof current);
         if (strcmp(saved, current) == 0) continue;
         if (argv_has(r->argc, r->argv, key)) {
@@ -374,17 +425,52 @@ double gan_mean_probability(const Tensor *logits) {
 // ---------------------------------------------------------------------------
 // Checkpoints
 
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+// What decides the model and the loss: the chapter, its defining settings
+// (key=value, as the header writes them) and every tensor of both networks
+// (name and shape). FNV-1a 64 over their text.
+static uint64_t fingerprint(const char *chapter, const char *settings, const Params *g, const Params *d) {
+    uint64_t h = fnv1a(14695981039346656037ull, chapter, strlen(chapter));
+    h = fnv1a(h, settings, strlen(settings));
+    const Params *nets[2] = {g, d};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < nets[k]->count; i++) {
+            const Tensor *t = nets[k]->items[i].t;
+            h = fnv1a(h, t->name, strlen(t->name));
+            h = fnv1a(h, t->shape, (size_t)t->ndim * sizeof t->shape[0]);
+        }
+    return h;
+}
+
 void gan_run_track(GanRun *r, Params *g, Params *d, Optimizer *opt_g, Optimizer *opt_d) {
-    char header[CKPT_HEADER_MAX], words[sizeof r->defining];
-    int n = snprintf(header, sizeof header, "ganbook %s", r->chapter);
+    char header[CKPT_HEADER_MAX], words[sizeof r->defining], settings[CKPT_HEADER_MAX - 256] = "";
+    int n = 0;
     snprintf(words, sizeof words, "%s", r->defining);
-    for (char *key = strtok(words, " "); key && n < (int)sizeof header; key = strtok(NULL, " ")) {
+    for (char *key = strtok(words, " "); key && n < (int)sizeof settings; key = strtok(NULL, " ")) {
         const CliFlag *f = find_flag(r->table, key);
         if (!f) continue;
         char v[256];
         format_flag(f, v, sizeof v);
-        n += snprintf(header + n, sizeof header - (size_t)n, " %s=%s", key, v);
+        n += snprintf(settings + n, sizeof settings - (size_t)n, " %s=%s", key, v);
     }
+    unsigned long long print = fingerprint(r->chapter, settings, g, d);
+    snprintf(header, sizeof header, "ganbook %s%s fingerprint=%016llx", r->chapter, settings, print);
+    // A checkpoint's settings were adopted by gan_run_parse; if the model and
+    // loss built from them are not what its fingerprint says, the header was
+    // edited, or the file comes from another version of the chapter.
+    char saved[64], mine[32];
+    snprintf(mine, sizeof mine, "%016llx", print);
+    if (r->source_header[0] && header_value(r->source_header, "fingerprint", saved, sizeof saved) &&
+        strcmp(saved, mine) != 0)
+        checkpoint_error("%s does not match the model and loss its header describes (fingerprint %s, here %s)\n"
+                         "HINT: its header was edited after the run saved it, or another version of %s wrote it; "
+                         "use the run's own checkpoint, or start a new run",
+                         r->ckpt_source, saved, mine, r->chapter);
     ckpt_init(&r->ck, header, &r->rng);
     ckpt_add_params(&r->ck, g);
     ckpt_add_params(&r->ck, d);
@@ -402,6 +488,23 @@ static void save_checkpoint(GanRun *r) {
         return;
     }
     r->last_saved = r->step;
+    r->last_good = r->ckpt_path;
+}
+
+// After a write failed (disk full, directory gone): its error is printed;
+// the run stops here, with where to continue from, rather than train on and
+// report the same failure again at every write. The last good checkpoint is
+// intact (checkpoints are written to a .tmp file, then renamed).
+static void stop_if_failed(GanRun *r) {
+    if (!r->failed) return;
+    fflush(stdout);
+    if (r->last_good)
+        fprintf(stderr, "the run stops at step %ld; its last good checkpoint is %s (step %ld): once there is room, "
+                        "continue with --resume %s\n",
+                r->step, r->last_good, r->last_saved, r->last_good);
+    else
+        fprintf(stderr, "the run stops at step %ld, before its first checkpoint\n", r->step);
+    exit(1);
 }
 
 // ---------------------------------------------------------------------------
@@ -459,8 +562,63 @@ int gan_run_begin(GanRun *r, const char *columns, GenerateFn generate, void *mod
     return rc;
 }
 
+// 1 when a and b name the same existing directory.
+static int same_directory(const char *a, const char *b) {
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+// The logs (*.dat) of the run being resumed, copied from its directory into
+// a new one, so that loss.dat and the chapter's own logs there start at step 1
+// (losslog_open and gan_run_open_log then keep the rows up to the resumed step).
+static int copy_logs(const char *from, const char *to) {
+    DIR *d = opendir(from);
+    if (!d) return 0;
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 4, ".dat") != 0) continue;
+        char src[4200], dst[4200], buf[65536];
+        run_path(src, sizeof src, from, e->d_name);
+        run_path(dst, sizeof dst, to, e->d_name);
+        FILE *in = fopen(src, "rb"), *out = in ? fopen(dst, "wb") : NULL;
+        size_t got;
+        while (out && (got = fread(buf, 1, sizeof buf, in)) > 0)
+            if (fwrite(buf, 1, got, out) != got) rc = -1;
+        if (in) fclose(in);
+        if (!out || fclose(out) != 0) rc = -1;
+        if (rc != 0)
+            fprintf(stderr, "error: cannot copy %s to %s (%s)\nHINT: check free disk space and permissions\n", src,
+                    dst, strerror(errno));
+    }
+    closedir(d);
+    return rc;
+}
+
 static int begin(GanRun *r, const char *columns, GenerateFn generate, void *model) {
-    if (rundir_prepare(r->args.out, r->args.force, r->resuming) != 0) return -1;
+    // --resume continues a run in its own directory. Into another one only
+    // when that holds no run's outputs, or with --force, which deletes them
+    // first: two runs' loss.dat rows and pictures must never mix.
+    int elsewhere = 0;
+    if (r->resuming) {
+        char own[4096], list[1024];
+        directory_of(r->args.resume, own, sizeof own);
+        elsewhere = !same_directory(own, r->args.out);
+        if (elsewhere && !r->args.force && rundir_outputs(r->args.out, list, sizeof list) > 0) {
+            fprintf(stderr, "error: --out %s holds the outputs of another run (%.200s), and --resume continues the run "
+                            "of %s\n"
+                            "HINT: leave out --out to continue in %s/, choose an empty --out, or add --force to delete "
+                            "%s's outputs first\n",
+                    r->args.out, list, own, own, r->args.out);
+            return -1;
+        }
+    }
+    if (rundir_prepare(r->args.out, r->args.force, r->resuming && !elsewhere) != 0) return -1;
+    if (elsewhere) {
+        char own[4096];
+        if (copy_logs(directory_of(r->args.resume, own, sizeof own), r->args.out) != 0) return -1;
+    }
     run_path(r->ckpt_path, sizeof r->ckpt_path, r->args.out, "checkpoint.bin");
     if (r->resuming) {
         if (ckpt_load(&r->ck, r->args.resume) != CKPT_OK) {
@@ -469,6 +627,7 @@ static int begin(GanRun *r, const char *columns, GenerateFn generate, void *mode
         }
         r->step = (long)r->ck.step;
         r->last_saved = r->step;
+        r->last_good = r->args.resume;
         if (r->step >= r->args.steps) {
             fprintf(stderr, "error: %s is at step %ld, and --steps is %d: nothing to train\n"
                             "HINT: pass a larger --steps to train longer, e.g. --steps %ld\n",
@@ -528,6 +687,7 @@ void gan_run_step_done(GanRun *r, double *row, GenerateFn generate, void *model)
     if (r->args.sample_every > 0 && r->step % r->args.sample_every == 0) write_step_picture(r, generate, model);
     if ((r->args.checkpoint_every > 0 && r->step % r->args.checkpoint_every == 0) || r->step == r->args.steps)
         save_checkpoint(r);
+    stop_if_failed(r);
     char text[512];
     int n = 0;
     for (int i = 1; i < r->n_row && n < (int)sizeof text; i++)
@@ -632,10 +792,13 @@ static int write_final_samples(GanRun *r, GenerateFn generate, void *model, Metr
 int gan_run_finish(GanRun *r, Metrics *m, GenerateFn generate, void *model) {
     progress_end(&r->progress);
     double seconds = now_seconds() - r->t_start;
+    stop_if_failed(r);  // e.g. a chapter's own pictures could not be written
     if (r->last_saved != r->step) save_checkpoint(r);
+    stop_if_failed(r);
     losslog_close(&r->log);
     t_arena_reset();
     if (r->args.sample_every == 0 || r->step % r->args.sample_every != 0) write_step_picture(r, generate, model);
+    stop_if_failed(r);
 
     Metrics all = {0};
     metrics_set_str(&all, "dataset", r->args.dataset);
@@ -648,22 +811,31 @@ int gan_run_finish(GanRun *r, Metrics *m, GenerateFn generate, void *model) {
         metrics_set(&all, key, r->row[i]);
     }
     if (write_final_samples(r, generate, model, &all) != 0) r->failed = 1;
+    stop_if_failed(r);
     metrics_set(&all, "train_seconds", seconds);
     if (metrics_write(&all, r->args.out) != 0) r->failed = 1;
+    stop_if_failed(r);
 
-    plots_finish(r->args.out);  // loss.png + ASCII chart, or one line saying how
-    if (r->toy && plots_have_gnuplot() && !strchr(r->args.out, '\'')) {
-        char vars[9000];
+    // loss.png + ASCII chart, or one line saying how; a failure is reported
+    // there, and the run's exit status says so.
+    if (plots_finish(r->args.out) < 0) r->failed = 1;
+    if (!r->failed && r->toy && plots_have_gnuplot() && !strchr(r->args.out, '\'')) {
+        char vars[9000], png[4200];
+        run_path(png, sizeof png, r->args.out, "scatter.png");
         snprintf(vars, sizeof vars,
-                 "fakefile='%s/samples.txt'; realfile='%s/real.txt'; outfile='%s/scatter.png'; extent=%g", r->args.out,
-                 r->args.out, r->args.out, (double)r->toy->extent);
-        plots_gnuplot("scatter.gp", vars);
+                 "fakefile='%s/samples.txt'; realfile='%s/real.txt'; outfile='%s'; extent=%g", r->args.out,
+                 r->args.out, png, (double)r->toy->extent);
+        if (plots_render("scatter.gp", vars, png) != 0) r->failed = 1;
     }
-    printf("outputs in %s/: loss.dat, samples_*.png, %s, metrics.txt, checkpoint.bin%s\n", r->args.out,
-           r->toy ? "samples.txt, real.txt" : "samples.idx",
-           plots_have_gnuplot() ? (r->toy ? ", loss.png, scatter.png" : ", loss.png") : "");
+    gan_run_list_outputs(r);
     release(r);
     return r->failed ? 1 : 0;
+}
+
+void gan_run_list_outputs(const GanRun *r) {
+    char list[8192];
+    rundir_outputs(r->args.out, list, sizeof list);
+    printf("outputs in %s/: %s\n", r->args.out, list);
 }
 
 // ---------------------------------------------------------------------------
@@ -706,7 +878,17 @@ int gan_run_open_log(GanRun *r, LossLog *log, const char *file, const char *colu
 
 int gan_run_plot(GanRun *r, const char *script, const char *dat, const char *png) {
     if (!plots_have_gnuplot() || strchr(r->args.out, '\'')) return 1;
-    char vars[9000];
-    snprintf(vars, sizeof vars, "datafile='%s/%s'; outfile='%s/%s'", r->args.out, dat, r->args.out, png);
-    return plots_gnuplot(script, vars) == 0 ? 0 : -1;
+    char vars[9000], path[4200];
+    run_path(path, sizeof path, r->args.out, png);
+    snprintf(vars, sizeof vars, "datafile='%s/%s'; outfile='%s'", r->args.out, dat, path);
+    if (plots_render(script, vars, path) != 0) {
+        r->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+void gan_run_log(GanRun *r, LossLog *log, const double *row) {
+    if (losslog_write(log, row) != 0) r->failed = 1;
+    stop_if_failed(r);
 }

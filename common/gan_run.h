@@ -95,9 +95,11 @@ typedef struct GanRun {
     int sample_only;       // --sample given
     int resuming;          // --resume given
     const char *ckpt_source;  // the --resume / --sample file
+    char source_header[CKPT_HEADER_MAX];  // its header, once its checksum passed (gan_run_parse)
     Checkpoint ck;
     char ckpt_path[4200];
     long last_saved;       // step of the last checkpoint written (-1: none)
+    const char *last_good; // where that checkpoint is (this run's, or the --resume file); NULL: none
     LossLog log;
     Progress progress;
     double row[16];        // the last row written to loss.dat
@@ -136,7 +138,12 @@ int gan_run_flags(GanRun *r, CliFlag *table);
 // (dataset, z-dim, batch, lr, beta1, seed, log-every and the chapter's
 // `extra_defining` flags, space separated, e.g. "loss") are taken from it; a
 // flag given on the command line that contradicts them is a usage error. The
-// run directory defaults to the checkpoint's directory.
+// run directory defaults to the checkpoint's directory. A checkpoint is
+// refused (error + HINT, exit 1) unless its whole file passes its checksum,
+// it was written by this chapter, and each of its settings passes its flag's
+// own checks (range, choice); gan_run_track then compares the header's
+// fingerprint (chapter, settings, every tensor's name and shape) with the
+// networks built from those settings.
 void gan_run_parse(GanRun *r, CliFlag *table, int argc, char **argv, const char *description,
                    const char *extra_defining);
 
@@ -154,7 +161,9 @@ void gan_run_track(GanRun *r, Params *g, Params *d, Optimizer *opt_g, Optimizer 
 int gan_run_sample(GanRun *r, GenerateFn generate, void *model);
 
 // Prepares the run directory (refuses to overwrite an earlier run without
-// --force), loads the --resume checkpoint, opens loss.dat with `columns`
+// --force; --resume writes into the checkpoint's own directory, or into an
+// --out that holds no other run's outputs unless --force), loads the --resume
+// checkpoint, opens loss.dat with `columns`
 // ("step d_loss ..."), prints the banner, writes the step-0 samples of a new
 // run and starts the progress line. Returns 0 or -1 (message printed).
 int gan_run_begin(GanRun *r, const char *columns, GenerateFn generate, void *model);
@@ -177,7 +186,8 @@ int gan_run_logs_next(const GanRun *r);
 // After a training step: run.step += 1; when the step is logged, writes
 // row[1..] (row[0] is set to the step) to loss.dat; writes the sample picture
 // every --sample-every steps and the checkpoint every --checkpoint-every
-// steps and at the last one; updates the progress line with row[1..] under
+// steps and at the last one (a write that fails, e.g. on a full disk, stops
+// the run: its error, then the last good checkpoint to resume from, exit 1); updates the progress line with row[1..] under
 // the column names given to gan_run_begin.
 void gan_run_step_done(GanRun *r, double *row, GenerateFn generate, void *model);
 
@@ -190,8 +200,10 @@ void gan_run_step_done(GanRun *r, double *row, GenerateFn generate, void *model)
 // classes_covered, class_kl, beside the real-data calibration; a HINT and no
 // figures when the classifier is not trained) on screen and
 // in metrics.txt together with `m` (the chapter's own keys), loss.png and the
-// ASCII chart (or a hint without gnuplot), scatter.png for 2-D data. Returns
-// the process exit code.
+// ASCII chart (or a hint without gnuplot), scatter.png for 2-D data, and the
+// list of every output file in the run directory. A failed write stops the
+// run (see gan_run_step_done); a failed plot is reported. Returns the process
+// exit code.
 int gan_run_finish(GanRun *r, Metrics *m, GenerateFn generate, void *model);
 
 // An extra log file beside loss.dat (e.g. gradnorm.dat) with the same rules:
@@ -199,10 +211,20 @@ int gan_run_finish(GanRun *r, Metrics *m, GenerateFn generate, void *model);
 // to the checkpoint's step are kept. Returns 0 or -1 (message printed).
 int gan_run_open_log(GanRun *r, LossLog *log, const char *file, const char *columns);
 
+// A row of such a log. A failed write (disk full) stops the run like a
+// failed write of loss.dat: one error, where to resume from, exit 1.
+void gan_run_log(GanRun *r, LossLog *log, const double *row);
+
 // Renders <out>/<png> from <out>/<dat> with plots/<script> when gnuplot is
-// there (quietly does nothing otherwise). Returns 0 when the picture was
-// written.
+// there (returns 1 and does nothing otherwise). Returns 0 when the picture
+// was written; -1 after an error (gnuplot failed, or left an empty file),
+// which also makes the run's exit status 1. Call before gan_run_finish, so
+// that its list of outputs names the picture.
 int gan_run_plot(GanRun *r, const char *script, const char *dat, const char *png);
+
+// "outputs in DIR/: checkpoint.bin, loss.dat, ...": every output file in the
+// run directory (gan_run_finish prints it last).
+void gan_run_list_outputs(const GanRun *r);
 
 // The mean of sigmoid(logits): D's average probability that its input is real.
 double gan_mean_probability(const Tensor *logits);

@@ -58,6 +58,10 @@ void run_path(char *buf, size_t n, const char *dir, const char *file);
 int rundir_prepare(const char *dir, int force, int resume);
 // 1 when `name` is one of the output files rundir_prepare manages.
 int rundir_is_output(const char *name);
+// The output files in dir, for the end-of-run list: "checkpoint.bin,
+// loss.dat, ..., samples_*.png (5), ..." in name order, the step pictures
+// counted once. Returns how many files there are (0 for a missing dir).
+int rundir_outputs(const char *dir, char *list, size_t size);
 
 // ---------------------------------------------------------------------------
 // loss.dat
@@ -138,6 +142,11 @@ int plots_have_gnuplot(void);
 // Output goes to this program's stdout. Returns gnuplot's exit status (0 ok),
 // or -1 when gnuplot is missing or a path would break the quoting.
 int plots_gnuplot(const char *script, const char *vars);
+// Renders one picture: gnuplot with `vars` and plots/<script>, which writes
+// `png`. Returns 0 when png is there and not empty; 1 without gnuplot
+// (nothing printed); -1 after an error line and a HINT (gnuplot failed, or
+// left an empty file, e.g. on a full disk), with png removed.
+int plots_render(const char *script, const char *vars, const char *png);
 // The end of a run: renders dir/loss.png from dir/loss.dat with loss.gp and
 // prints the losses as an ASCII chart (gnuplot's dumb terminal). Without
 // gnuplot, prints one line saying how to get the plots. Returns 0 when

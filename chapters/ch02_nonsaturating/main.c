@@ -192,17 +192,16 @@ int main(int argc, char **argv) {
         int update_g = run.step >= d_warmup;  // steps 1..d_warmup train D alone
         int measure = gan_run_logs_next(&run);
         StepStats s = train_step(&run, &g, &d, opt_g, opt_d, which, update_g, measure);
-        if (measure) losslog_write(&gradlog, (double[]){(double)(run.step + 1), s.grad_minimax, s.grad_nonsat});
+        if (measure) gan_run_log(&run, &gradlog, (double[]){(double)(run.step + 1), s.grad_minimax, s.grad_nonsat});
         double row[5] = {0, s.d_loss, s.g_loss, s.d_real, s.d_fake};
         gan_run_step_done(&run, row, generate, &g);
     }
     losslog_close(&gradlog);
+    if (gan_run_plot(&run, "gradnorm.gp", "gradnorm.dat", "gradnorm.png") == 0)
+        printf("wrote %s/gradnorm.png\n", run.args.out);
 
     Metrics m = {0};
     metrics_set_str(&m, "loss", loss);
     metrics_set(&m, "d_warmup", d_warmup);
-    int rc = gan_run_finish(&run, &m, generate, &g);
-    if (gan_run_plot(&run, "gradnorm.gp", "gradnorm.dat", "gradnorm.png") == 0)
-        printf("wrote %s/gradnorm.png\n", run.args.out);
-    return rc;
+    return gan_run_finish(&run, &m, generate, &g);
 }
