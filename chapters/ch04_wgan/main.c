@@ -242,12 +242,10 @@ static Histogram weight_histogram(const Params *ps, float clip) {
     return h;
 }
 
-static int log_histogram(LossLog *log, long step, const Histogram *h) {
-    int rc = 0;
+static void log_histogram(GanRun *run, LossLog *log, const Histogram *h) {
     double width = (h->hi - h->lo) / HIST_BINS;
     for (int b = 0; b < HIST_BINS; b++)
-        rc |= losslog_write(log, (double[]){(double)step, h->lo + (b + 0.5) * width, h->fraction[b]});
-    return rc;
+        gan_run_log(run, log, (double[]){(double)run->step, h->lo + (b + 0.5) * width, h->fraction[b]});
 }
 
 // The last histogram as text, 10 rows of 4 bins each: what weights.png shows,
@@ -324,7 +322,7 @@ static void critic_bn_momentum(Critic *c, float momentum) {
     for (int i = 1; i < c->dcgan->layers - 1; i++) c->dcgan->bn[i].momentum = momentum;
 }
 
-static int wfid_measure(WfidTracker *t, GanRun *run, Generator *g, Critic *c) {
+static void wfid_measure(WfidTracker *t, GanRun *run, Generator *g, Critic *c) {
     int chunk = 500, prev = t_set_grad_enabled(0);
     float momentum = c->dcgan ? c->dcgan->bn[1].momentum : 0.0f;
     critic_bn_momentum(c, 0.0f);
@@ -343,20 +341,18 @@ static int wfid_measure(WfidTracker *t, GanRun *run, Generator *g, Critic *c) {
     t_set_grad_enabled(prev);
     critic_bn_momentum(c, momentum);
     t->last_w = (sum_real - sum_fake) / EVAL_N;
-    int rc;
     if (t->with_fid) {
         EvalResult res;
         char err[1024];
         t->last_fid = eval_images(run->args.dataset, fakes, EVAL_N, run->H, run->W, &res, err, sizeof err) == 0
                           ? res.fid
                           : NAN;
-        rc = losslog_write(&t->log, (double[]){(double)run->step, t->last_w, t->last_fid});
+        gan_run_log(run, &t->log, (double[]){(double)run->step, t->last_w, t->last_fid});
     } else {
-        rc = losslog_write(&t->log, (double[]){(double)run->step, t->last_w});
+        gan_run_log(run, &t->log, (double[]){(double)run->step, t->last_w});
     }
     free(fakes);
     t_arena_reset();
-    return rc;
 }
 
 // Spearman's rank correlation of the two columns of wfid.dat (ties get the
@@ -482,9 +478,9 @@ int main(int argc, char **argv) {
         if (run.step == 1 || (run.args.sample_every > 0 && run.step % run.args.sample_every == 0) ||
             run.step == run.args.steps) {
             h = weight_histogram(cp, w.clip);
-            if (log_histogram(&weights, run.step, &h) != 0) run.failed = 1;
+            log_histogram(&run, &weights, &h);
         }
-        if (wfid.on && run.step % fid_every == 0 && wfid_measure(&wfid, &run, &g, &c) != 0) run.failed = 1;
+        if (wfid.on && run.step % fid_every == 0) wfid_measure(&wfid, &run, &g, &c);
     }
     losslog_close(&weights);
     if (wfid.on) losslog_close(&wfid.log);
@@ -509,7 +505,6 @@ int main(int argc, char **argv) {
             if (isfinite(rho)) metrics_set(&m, "spearman_W_fid", rho);
         }
     }
-    int rc = gan_run_finish(&run, &m, generate, &g);
     print_histogram(&h, run.step);
     if (w.clip > 0.0f)  // exercise 4.2's count: how hard RMSprop pushes against the walls
         printf("the last critic step pushed %.1f%% of the critic's values past +-c (clipped back)\n",
@@ -524,9 +519,8 @@ int main(int argc, char **argv) {
                    "(+1: they fall together)\n", rho);
         if (gan_run_plot(&run, "wfid.gp", "wfid.dat", "wfid.png") == 0) printf("wrote %s/wfid.png\n", run.args.out);
     }
-    printf("chapter 4 also wrote: weights.dat%s%s\n", wfid.on ? ", wfid.dat" : "",
-           plots_have_gnuplot() ? (wfid.on ? ", wasserstein.png, weights.png, wfid.png" : ", wasserstein.png, weights.png")
-                                : " (no gnuplot: no plots)");
     free(wfid.real);
-    return rc;
+    // The last samples, the toy metrics or the image evaluation, metrics.txt,
+    // loss.png and the list of every file the run wrote (plots above included).
+    return gan_run_finish(&run, &m, generate, &g);
 }
