@@ -110,6 +110,17 @@ t "resumed loss.dat, weights.dat, checkpoint.bin, samples.txt == uninterrupted (
 run $d.s.log ./chapter4 --sample $d/r1/checkpoint.bin
 t "--sample CKPT writes sample_step000030.png" "[ $? -eq 0 ] && png_ok $d/r1/sample_step000030.png" || show $d.s.log
 
+# --- the end of a run lists every output; another chapter's checkpoint is refused --------------
+t "the output list names weights.dat (and weights.png, wasserstein.png with gnuplot)" \
+    "grep '^outputs in' $d.a.log | grep -q 'weights.dat' && { ! command -v gnuplot >/dev/null 2>&1 || grep '^outputs in' $d.a.log | grep 'weights.png' | grep -q 'wasserstein.png'; }" ||
+    show $d.a.log
+if [ -x ./chapter1 ]; then
+    run $d.c1.log ./chapter1 --steps 2 --batch 8 --sample-every 0 --out $d/ch1
+    run $d.x.log ./chapter4 --resume $d/ch1/checkpoint.bin --steps 4
+    t "--resume of a chapter 1 checkpoint: refused with a HINT" \
+        "clean_error $d.x.log $? fail && grep -q 'chapter1' $d.x.log" || show $d.x.log
+fi
+
 # --- grid25 with a seed (what make eval-toys runs) --------------------------------------------
 run $d.g.log ./chapter4 --dataset grid25 --seed 3 --steps 5 --batch 8 --warmup off --sample-every 0 --out $d/g
 t "grid25 --seed 3: metrics say modes_total 25, seed 3" \
@@ -147,6 +158,7 @@ t "MNIST (made up): 6 steps of the MLP WGAN exit 0" "[ $status -eq 0 ]" || show 
 t "MNIST: loss.dat names the chapter's columns, 4 rows" "dat_ok $d/a/loss.dat '$HEADER' 4"
 t "MNIST: no classifier: FID over training skipped with a HINT, wfid.dat has W_critic at steps 3 and 6" \
     "grep -q '^FID over training skipped' $d.a.log && grep -q '^HINT: .*classifier' $d.a.log && dat_ok $d/a/wfid.dat '# step W_critic' 2"
+t "MNIST: the output list names wfid.dat" "grep '^outputs in' $d.a.log | grep -q 'wfid.dat'" || show $d.a.log
 t "MNIST: samples.idx holds 10,000 images of 28x28, grids are PNGs" \
     "[ \$(wc -c <$d/a/samples.idx) -eq $((16 + 10000 * 784)) ] && png_ok $d/a/samples_000006.png"
 run $d.b1.log ch4 $tiny --steps 3 --out $d/b
