@@ -5,8 +5,9 @@
 #
 # Finds the column named W_estimate in the "# step ..." header. Each row is
 # one critic batch, so the curve is noisy: the raw values are drawn thin, and
-# a centred moving average over 2k+1 logged rows (k = 10 unless set with
-# -e "k=N") thick. Log scale: the estimate spans orders of magnitude (values
+# a centred moving median over 2k+1 logged rows (k = 10 unless set with
+# -e "k=N"; a median, so that one wild batch does not bend it) thick. Log
+# scale: the estimate spans orders of magnitude (values
 # <= 0, a critic behind G, are left out of the log plot and counted in the title).
 if (!exists("datafile")) datafile = "loss.dat"
 if (!exists("outfile")) outfile = datafile . ".png"
@@ -19,9 +20,9 @@ if (col == 0) {
     print sprintf("wasserstein.gp: %s has no W_estimate column in its '# step ...' header", datafile)
     exit status 1
 }
-# the moving average, computed by awk into a temporary file next to the output
+# the moving median, computed by awk into a temporary file next to the output
 avgfile = outfile . ".avg.tmp"
-system(sprintf("awk -v c=%d -v k=%d '!/^#/ { s[n] = $1; v[n++] = $c } END { for (i = 0; i < n; i++) { t = 0; m = 0; for (j = i - k; j <= i + k; j++) if (j >= 0 && j < n) { t += v[j]; m++ } print s[i], t / m } }' '%s' > '%s'", col, k, datafile, avgfile))
+system(sprintf("awk -v c=%d -v k=%d '!/^#/ { s[n] = $1; v[n++] = $c } END { for (i = 0; i < n; i++) { m = 0; for (j = i - k; j <= i + k; j++) if (j >= 0 && j < n) w[m++] = v[j]; for (a = 1; a < m; a++) { x = w[a]; for (b = a - 1; b >= 0 && w[b] > x; b--) w[b + 1] = w[b]; w[b + 1] = x } print s[i], (m - 2 * int(m / 2)) ? w[int(m / 2)] : (w[m / 2 - 1] + w[m / 2]) / 2 } }' '%s' > '%s'", col, k, datafile, avgfile))
 nonpos = system(sprintf("awk -v c=%d '!/^#/ && $c <= 0 { n++ } END { print n + 0 }' '%s'", col, datafile))
 positive = system(sprintf("awk -v c=%d '!/^#/ && $c > 0 { n++ } END { print n + 0 }' '%s'", col, datafile))
 
@@ -39,14 +40,14 @@ set xlabel "generator step"
 if (int(positive) > 0) {
     set logscale y
     set ylabel "W estimate: mean C(x) - mean C(G(z)) (log scale)"
-    set title sprintf("%s: the critic's Wasserstein estimate (%s rows <= 0 not drawn)", datafile, nonpos)
+    set title sprintf("%s: the critic's Wasserstein estimate (rows <= 0, not drawn: %s)", datafile, nonpos)
     plot datafile using 1:(column(col) > 0 ? column(col) : NaN) with lines lw 0.8 lc rgb "#b0b0d0" title "W_estimate (each logged step)", \
-         avgfile using 1:($2 > 0 ? $2 : NaN) with lines lw 2.5 lc rgb "#2040a0" title sprintf("moving average over %d rows", 2 * k + 1)
+         avgfile using 1:($2 > 0 ? $2 : NaN) with lines lw 2.5 lc rgb "#2040a0" title sprintf("moving median over %d rows", 2 * k + 1)
 } else {
     set ylabel "W estimate: mean C(x) - mean C(G(z))"
     set title sprintf("%s: the critic's Wasserstein estimate (no positive row)", datafile)
     plot datafile using 1:col with lines lw 0.8 lc rgb "#b0b0d0" title "W_estimate (each logged step)", \
-         avgfile using 1:2 with lines lw 2.5 lc rgb "#2040a0" title sprintf("moving average over %d rows", 2 * k + 1)
+         avgfile using 1:2 with lines lw 2.5 lc rgb "#2040a0" title sprintf("moving median over %d rows", 2 * k + 1)
 }
 set output
 system(sprintf("rm -f '%s'", avgfile))
