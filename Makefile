@@ -301,3 +301,8 @@ else
 cuda-nvcc:
 	@echo "cuda-nvcc: $(CUDA_NOTE)"; exit 1
 endif
+
+# --- ch4: chapter 4 (WGAN): the README's figures ------------------------------------
+.PHONY: figures-ch4
+figures-ch4: chapter4
+	@bash chapters/ch04_wgan/make_figures.sh

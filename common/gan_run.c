@@ -646,7 +646,8 @@ static int begin(GanRun *r, const char *columns, GenerateFn generate, void *mode
     }
 
     char opt[64];
-    snprintf(opt, sizeof opt, "Adam lr %g betas (%g, 0.999)", (double)r->args.lr, (double)r->beta1);
+    if (r->optimizer) snprintf(opt, sizeof opt, "%s", r->optimizer);  // a chapter's own (chapter 4: RMSprop)
+    else snprintf(opt, sizeof opt, "Adam lr %g betas (%g, 0.999)", (double)r->args.lr, (double)r->beta1);
     if (r->toy)
         printf("%s: %s (%d Gaussians, sigma %g), %d steps of batch %d, z-dim %d, %s, seed %d\n", r->chapter,
                r->toy->name, r->toy->n_modes, (double)r->toy->sigma, r->args.steps, r->args.batch, r->z_dim, opt,
@@ -690,7 +691,10 @@ void gan_run_step_done(GanRun *r, double *row, GenerateFn generate, void *model)
     char text[512];
     int n = 0;
     for (int i = 1; i < r->n_row && n < (int)sizeof text; i++)
-        n += snprintf(text + n, sizeof text - (size_t)n, "%s%s %.3f", i > 1 ? " " : "", r->columns[i], row[i]);
+        // 3 decimals, or 3 significant digits for small values (a clipped
+        // critic's W estimate on the toys is about 1e-4)
+        n += snprintf(text + n, sizeof text - (size_t)n, fabs(row[i]) < 0.01 && row[i] != 0 ? "%s%s %.3g" : "%s%s %.3f",
+                      i > 1 ? " " : "", r->columns[i], row[i]);
     progress_update(&r->progress, r->step, "%s", n ? text : "");
 }
 

@@ -59,6 +59,7 @@ typedef struct GanRun {
     int z_dim;             // --z-dim: size of the noise vector z
     int log_every;         // --log-every: a loss.dat row every N steps (and at step 1)
     float beta1;           // --beta1: Adam's first-moment decay (beta2 is 0.999)
+    const char *optimizer; // the banner's words for the optimizers; NULL: "Adam lr L betas (B1, 0.999)"
     const char *chapter;   // "chapter1": names the program and the default run directory
     const char *datasets;  // the choices of --dataset; NULL: "ring8|grid25|mnist|fashion"
     char out_default[64];  // "runs/chapter1"

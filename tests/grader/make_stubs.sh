@@ -56,6 +56,11 @@ HINTS=$(cat <<'EOF'
 3.2	y = t_conv2d(u, w, NULL, stride, pad); t_grad(&y, &x, 1, &u, 1, <previous setting>, &out).
 3.3	per channel, in double: mean, then sum (x - mean)^2 in a second pass; invstd; y;
 3.3	the running statistics (unbiased variance, M / (M - 1)); save_mean and save_invstd.
+4.1	return mean C(G(z)) - mean C(x) from the scores, with library ops (t_mean, t_sub):
+4.1	no sigmoid and no log, the scores are used as they are.
+4.2	for each trainable entry of ps (param_is_trainable), clamp t->data[0..numel) into
+4.2	[-c, c] in place, counting the values that were outside; return the count.
+4.3	return -mean C(G(z)) from the scores (t_mean, t_neg).
 EOF
 )
 
