@@ -56,6 +56,15 @@ HINTS=$(cat <<'EOF'
 3.2	y = t_conv2d(u, w, NULL, stride, pad); t_grad(&y, &x, 1, &u, 1, <previous setting>, &out).
 3.3	per channel, in double: mean, then sum (x - mean)^2 in a second pass; invstd; y;
 3.3	the running statistics (unbiased variance, M / (M - 1)); save_mean and save_invstd.
+7.1	v = W^T u, then normalize v; u = W v, then normalize u (each sum in double; normalize:
+7.1	divide by max(norm, 1e-12)). W is row-major rows x cols; update u and v in place.
+7.2	with library ops (t_relu, t_neg, t_add_scalar, t_mean, t_add):
+7.2	mean relu(1 - scores_real) + mean relu(1 + scores_fake).
+7.3	g = d sum(scores_real) / d x_real via t_grad(..., create_graph = 1, ...);
+7.3	return gamma / 2 * (sum of g^2) / B with library ops.
+7.4	for each i in [0, n): ema[i] = decay * ema[i] + (1 - decay) * w[i].
+7.5	for every (n, c, i, j): y = x[n, c, i - dy[n], j - dx[n]] when that pixel is inside the
+7.5	image, else 0.
 EOF
 )
 
