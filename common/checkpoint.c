@@ -527,43 +527,61 @@ static CkptStatus parse_preamble(Checkpoint *ck, const char *path, Reader *r, Pr
     return CKPT_OK;
 }
 
-CkptStatus ckpt_load(Checkpoint *ck, const char *path) {
-    ck->error[0] = 0;
-    unsigned char *buf = NULL;
+// Reads path whole and checks everything that needs no model: magic,
+// version, structure, and the checksum. On CKPT_OK, *buf (the file, which
+// *entries point into) and *entries are malloc'ed; the caller frees both.
+static CkptStatus read_checked(Checkpoint *ck, const char *path, unsigned char **buf, Preamble *pre,
+                               FileEntry **entries) {
     size_t size = 0;
-    CkptStatus st = read_file(ck, path, &buf, &size);
+    *entries = NULL;
+    CkptStatus st = read_file(ck, path, buf, &size);
     if (st != CKPT_OK) return st;
-    Reader r = {buf, size, 0};
-    Preamble pre;
-    Slot *slots = NULL;
-    FileEntry *entries = NULL;
-    Rng rng;
-    memset(&rng, 0, sizeof rng);
-    if ((st = parse_preamble(ck, path, &r, &pre)) != CKPT_OK) goto done;
+    Reader r = {*buf, size, 0};
+    if ((st = parse_preamble(ck, path, &r, pre)) != CKPT_OK) goto fail;
     // Every entry takes at least 29 bytes (a counter with a 1-byte name), so
     // a count larger than the rest of the file allows cannot be true: parsing
     // stops at the end of the data before reaching entry size/29 + 1, and a
     // damaged count cannot make us allocate more than that.
     size_t most = (size - r.pos) / 29 + 1;
-    entries = malloc((pre.count < most ? pre.count : most) * sizeof(FileEntry) + sizeof(FileEntry));
-    if (!entries) t_fatal("out of memory reading checkpoint %s", path);
-    if ((st = parse_entries(ck, path, &r, entries, pre.count)) != CKPT_OK) goto done;
+    *entries = malloc((pre->count < most ? pre->count : most) * sizeof(FileEntry) + sizeof(FileEntry));
+    if (!*entries) t_fatal("out of memory reading checkpoint %s", path);
+    if ((st = parse_entries(ck, path, &r, *entries, pre->count)) != CKPT_OK) goto fail;
     if (!have(&r, 8)) {
         st = truncated(ck, path, &r, "just before its checksum");
-        goto done;
+        goto fail;
     }
     size_t body = r.pos;
     uint64_t want = get_u64(&r);
     if (r.pos != size) {
         st = malformed(ck, path, "it has extra bytes after its end");
-        goto done;
+        goto fail;
     }
-    if (fnv1a(FNV_OFFSET, buf, body) != want) {
+    if (fnv1a(FNV_OFFSET, *buf, body) != want) {
         st = fail(ck, CKPT_ERR_CHECKSUM,
                   "checkpoint %s is corrupt: its checksum does not match its contents\n"
-                  "HINT: the file was damaged after it was written; use an older copy or start a fresh run", path);
-        goto done;
+                  "HINT: the file was damaged or edited after it was written; use an older copy or start a fresh run",
+                  path);
+        goto fail;
     }
+    return CKPT_OK;
+fail:
+    free(*entries);
+    free(*buf);
+    *entries = NULL;
+    *buf = NULL;
+    return st;
+}
+
+CkptStatus ckpt_load(Checkpoint *ck, const char *path) {
+    ck->error[0] = 0;
+    unsigned char *buf = NULL;
+    Preamble pre;
+    Slot *slots = NULL;
+    FileEntry *entries = NULL;
+    Rng rng;
+    memset(&rng, 0, sizeof rng);
+    CkptStatus st = read_checked(ck, path, &buf, &pre, &entries);
+    if (st != CKPT_OK) return st;
     snprintf(ck->file_header, sizeof ck->file_header, "%s", pre.header);
     int n = collect_slots(ck, &slots);
     if (n < 0) {
@@ -648,6 +666,27 @@ CkptStatus ckpt_peek(const char *path, CkptInfo *info) {
         }
         free(buf);
     }
+    snprintf(info->error, sizeof info->error, "%s", ck->error);
+    free(ck);
+    return st;
+}
+
+CkptStatus ckpt_verify(const char *path, CkptInfo *info) {
+    memset(info, 0, sizeof *info);
+    Checkpoint *ck = calloc(1, sizeof(Checkpoint));
+    if (!ck) t_fatal("out of memory");
+    unsigned char *buf = NULL;
+    Preamble pre;
+    FileEntry *entries = NULL;
+    CkptStatus st = read_checked(ck, path, &buf, &pre, &entries);
+    if (st == CKPT_OK) {
+        snprintf(info->header, sizeof info->header, "%s", pre.header);
+        info->step = pre.step;
+        info->version = pre.version;
+        info->n_entries = pre.count;
+    }
+    free(entries);
+    free(buf);
     snprintf(info->error, sizeof info->error, "%s", ck->error);
     free(ck);
     return st;

@@ -107,5 +107,10 @@ typedef struct CkptInfo {
     char error[CKPT_ERROR_MAX];
 } CkptInfo;
 CkptStatus ckpt_peek(const char *path, CkptInfo *info);
+// The same, after reading the whole file and checking everything that needs
+// no model: structure and checksum (what ckpt_load checks before it compares
+// the entries with a model). Settings are taken from a header only after
+// this passed: a damaged file is reported as damaged, not as strange settings.
+CkptStatus ckpt_verify(const char *path, CkptInfo *info);
 
 #endif

@@ -110,51 +110,59 @@ static int choice_ok(const char *choices, const char *v) {
     return 0;
 }
 
-static void check_range(const CliFlag *f, double v, const char *text) {
-    if (f->min < f->max && (v < f->min || v > f->max))
-        cli_usage_error(cli_program, "--%s: %s is out of range [%.10g, %.10g]", f->name, text, f->min, f->max);
-}
-
-static void set_value(const CliFlag *f, const char *text) {
+// Parses text into the flag's variable, or leaves it as it was and writes
+// the reason (as the usage error would state it) into err.
+int cli_set_value(const CliFlag *f, const char *text, char *err, size_t size) {
     char *end;
     switch (f->type) {
     case CLI_INT: {
         errno = 0;
         long v = strtol(text, &end, 10);
-        if (end == text || *end) cli_usage_error(cli_program, "--%s: '%s' is not an integer", f->name, text);
+        if (end == text || *end) return snprintf(err, size, "--%s: '%s' is not an integer", f->name, text), -1;
         if (errno == ERANGE || v < INT_MIN || v > INT_MAX)
-            cli_usage_error(cli_program, "--%s: %s does not fit in an int", f->name, text);
-        check_range(f, (double)v, text);
+            return snprintf(err, size, "--%s: %s does not fit in an int", f->name, text), -1;
+        if (f->min < f->max && (v < f->min || v > f->max))
+            return snprintf(err, size, "--%s: %s is out of range [%.10g, %.10g]", f->name, text, f->min, f->max), -1;
         *(int *)f->value = (int)v;
-        break;
+        return 0;
     }
     case CLI_FLOAT: {
         errno = 0;
         double v = strtod(text, &end);
-        if (end == text || *end) cli_usage_error(cli_program, "--%s: '%s' is not a number", f->name, text);
+        if (end == text || *end) return snprintf(err, size, "--%s: '%s' is not a number", f->name, text), -1;
         if (!isfinite(v) || errno == ERANGE || fabs(v) > 3.0e38)
-            cli_usage_error(cli_program, "--%s: %s is not a finite float", f->name, text);
-        check_range(f, v, text);
+            return snprintf(err, size, "--%s: %s is not a finite float", f->name, text), -1;
+        if (f->min < f->max && (v < f->min || v > f->max))
+            return snprintf(err, size, "--%s: %s is out of range [%.10g, %.10g]", f->name, text, f->min, f->max), -1;
         *(float *)f->value = (float)v;
-        break;
+        return 0;
     }
     case CLI_STRING:
-        if (!*text) cli_usage_error(cli_program, "--%s: empty value", f->name);
+        if (!*text) return snprintf(err, size, "--%s: empty value", f->name), -1;
         *(const char **)f->value = text;
-        break;
+        return 0;
     case CLI_CHOICE:
         if (!choice_ok(f->choices, text))
-            cli_usage_error(cli_program, "--%s: '%s' is not one of %s", f->name, text, f->choices);
+            return snprintf(err, size, "--%s: '%s' is not one of %s", f->name, text, f->choices), -1;
         *(const char **)f->value = text;
-        break;
+        return 0;
     case CLI_BOOL:
         if (!strcmp(text, "1") || !strcmp(text, "true") || !strcmp(text, "yes") || !strcmp(text, "on"))
             *(int *)f->value = 1;
         else if (!strcmp(text, "0") || !strcmp(text, "false") || !strcmp(text, "no") || !strcmp(text, "off"))
             *(int *)f->value = 0;
-        else cli_usage_error(cli_program, "--%s: '%s' is not a yes/no value (use --%s or --%s=0)", f->name, text, f->name, f->name);
-        break;
+        else
+            return snprintf(err, size, "--%s: '%s' is not a yes/no value (use --%s or --%s=0)", f->name, text,
+                            f->name, f->name),
+                   -1;
+        return 0;
     }
+    return snprintf(err, size, "--%s: unknown flag type", f->name), -1;
+}
+
+static void set_value(const CliFlag *f, const char *text) {
+    char err[512];
+    if (cli_set_value(f, text, err, sizeof err) != 0) cli_usage_error(cli_program, "%s", err);
 }
 
 void cli_parse(int argc, char **argv, CliFlag *table, const char *program, const char *description) {
@@ -254,7 +262,11 @@ int cli_common_flags(CliFlag *t, CommonArgs *a, const char *datasets) {
     t[n++] = cli_int("checkpoint-every", &a->checkpoint_every, 0, 1e9, "write checkpoint.bin every N steps (0: at the end only)");
     t[n++] = cli_choice("device", &a->device, "auto|cpu|cuda", "where to train");
     t[n++] = cli_int("threads", &a->threads, 0, 4096, "CPU threads (0: all cores)");
-    t[n++] = cli_string("resume", &a->resume, "continue the run saved in checkpoint CKPT");
+    t[n++] = cli_string("resume", &a->resume,
+                        "continue the run saved in checkpoint CKPT, with its settings, up to --steps\n"
+                        "                                 (the total: pass a larger --steps to train longer); outputs go to\n"
+                        "                                 CKPT's directory, or to --out if that holds no other run's outputs\n"
+                        "                                 (--force deletes them first)");
     t[n - 1].metavar = "CKPT";
     t[n++] = cli_string("sample", &a->sample, "only write a sample grid from checkpoint CKPT");
     t[n - 1].metavar = "CKPT";

@@ -62,6 +62,14 @@ CliFlag cli_bool(const char *name, int *value, const char *help);
 // messages, `description` is the first line of --help.
 void cli_parse(int argc, char **argv, CliFlag *table, const char *program, const char *description);
 
+// One value for one flag, with the checks cli_parse makes (integer, range,
+// choice, ...): sets *f->value and returns 0, or returns -1 with the message
+// cli_parse would give ("--log-every: 0 is out of range [1, 1000000000]") in
+// err and the variable unchanged. A string or choice keeps the pointer
+// `text`, which must outlive the variable. (gan_run.c checks the settings of
+// a checkpoint's header with it.)
+int cli_set_value(const CliFlag *f, const char *text, char *err, size_t size);
+
 // Prints the usage (--help's text) to `out`.
 void cli_usage(FILE *out, const CliFlag *table, const char *program, const char *description);
 

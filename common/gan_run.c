@@ -3,12 +3,14 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
-#include "chapter_exercises.h"  // ex_mode_kl (exercise 1.3)
+#include "ch01_vanilla_gan/exercises.h"  // ex_mode_kl (exercise 1.3)
 #include "eval_mnist.h"
 #include "ops.h"
 #include "png.h"
@@ -77,23 +79,48 @@ static int header_value(const char *header, const char *key, char *out, size_t s
 
 static int is_toy_name(const char *name) { return toy_find(name) != NULL; }
 
-static void set_image_defaults(GanRun *r) {
-    // Images: the MLP of Goodfellow et al. (2014) sized as in
-    // shared/benchmarks.md (mlp_b64), Adam 2e-4 as in DCGAN. 15,000
-    // steps (about 6 minutes on one core) give recognizable digits.
-    r->args.steps = 15000;
-    r->args.batch = 64;
-    r->args.lr = 2e-4f;
-    r->args.sample_every = 1000;
-    r->args.checkpoint_every = 1000;
-    r->z_dim = 100;
-    r->log_every = 50;
-    // One thread here too: this MLP's layers are small, and two threads
-    // gain little (67 against 59 steps per second on the idle 2-core
-    // machine) and lose that when anything else runs. (Before
-    // cli_openmp_passive, two spinning threads on a busy machine ran this
-    // MLP ten times slower than one.) --threads 0 uses every core.
-    r->args.threads = 1;
+// The defaults of the shared flags, per kind of data: the one place they
+// are written (--help shows them; a chapter overrides what it needs after
+// gan_run_defaults / gan_run_image_defaults). Adam's beta1 is 0.5 for both
+// (Radford et al., 2016).
+typedef struct {
+    int steps, batch;
+    float lr;
+    int sample_every, checkpoint_every, z_dim, log_every, threads;
+} RunDefaults;
+
+// 2-D toys. 5,000 steps of batch 256 see 1.28 million points: enough for the
+// grid to be learned (or to collapse), in under half a minute. One thread:
+// matrices of 256 x 128 are too small to share between cores (two threads
+// ran 3x slower than one on a busy 2-core machine).
+static const RunDefaults TOY_DEFAULTS = {
+    .steps = 5000, .batch = 256, .lr = 1e-3f, .sample_every = 500, .checkpoint_every = 1000,
+    .z_dim = 2, .log_every = 10, .threads = 1,
+};
+
+// Images: the MLP of Goodfellow et al. (2014) sized as in
+// shared/benchmarks.md (mlp_b64), Adam 2e-4 as in DCGAN. 15,000 steps (about
+// 6 minutes on one core) give recognizable digits. One thread here too: this
+// MLP's layers are small, and two threads gain little (67 against 59 steps
+// per second on the idle 2-core machine) and lose that when anything else
+// runs. (Before cli_openmp_passive, two spinning threads on a busy machine
+// ran this MLP ten times slower than one.) --threads 0 uses every core.
+static const RunDefaults IMAGE_DEFAULTS = {
+    .steps = 15000, .batch = 64, .lr = 2e-4f, .sample_every = 1000, .checkpoint_every = 1000,
+    .z_dim = 100, .log_every = 50, .threads = 1,
+};
+
+#define DEFAULT_BETA1 0.5f
+
+static void apply_defaults(GanRun *r, const RunDefaults *d) {
+    r->args.steps = d->steps;
+    r->args.batch = d->batch;
+    r->args.lr = d->lr;
+    r->args.sample_every = d->sample_every;
+    r->args.checkpoint_every = d->checkpoint_every;
+    r->z_dim = d->z_dim;
+    r->log_every = d->log_every;
+    r->args.threads = d->threads;
 }
 
 void gan_run_defaults(GanRun *r, const char *chapter, int argc, char **argv) {
@@ -120,29 +147,15 @@ void gan_run_defaults(GanRun *r, const char *chapter, int argc, char **argv) {
     }
 
     cli_common_defaults(&r->args, r->out_default);
-    r->beta1 = 0.5f;
-    if (is_toy_name(dataset) || !(strcmp(dataset, "mnist") == 0 || strcmp(dataset, "fashion") == 0)) {
-        // 2-D toys. 5,000 steps of batch 256 see 1.28 million points: enough
-        // for the grid to be learned (or to collapse), in under half a minute.
-        r->args.steps = 5000;
-        r->args.batch = 256;
-        r->args.lr = 1e-3f;
-        r->args.sample_every = 500;
-        r->args.checkpoint_every = 1000;
-        r->z_dim = 2;
-        r->log_every = 10;
-        // One thread: matrices of 256 x 128 are too small to share between
-        // cores (two threads ran 3x slower than one on a busy 2-core machine).
-        r->args.threads = 1;
-    } else {
-        set_image_defaults(r);
-    }
+    r->beta1 = DEFAULT_BETA1;
+    int toy = is_toy_name(dataset) || !(strcmp(dataset, "mnist") == 0 || strcmp(dataset, "fashion") == 0);
+    apply_defaults(r, toy ? &TOY_DEFAULTS : &IMAGE_DEFAULTS);
     r->args.dataset = given ? given : "ring8";
 }
 
 void gan_run_image_defaults(GanRun *r) {
     if (!argv_value(r->argc, r->argv, "dataset")) r->args.dataset = "mnist";  // a checkpoint's wins later
-    set_image_defaults(r);
+    apply_defaults(r, &IMAGE_DEFAULTS);
 }
 
 int gan_run_flags(GanRun *r, CliFlag *table) {
@@ -169,31 +182,79 @@ static void format_flag(const CliFlag *f, char *buf, size_t n) {
     }
 }
 
+// A setting already checked (cli_set_value) into its flag's variable; text
+// settings point into r->adopted, which lives as long as the run.
 static void set_flag(GanRun *r, const CliFlag *f, const char *text) {
-    switch (f->type) {
-    case CLI_INT:
-    case CLI_BOOL: *(int *)f->value = (int)strtol(text, NULL, 10); break;
-    case CLI_FLOAT: *(float *)f->value = strtof(text, NULL); break;
-    default: {
+    if (f->type == CLI_STRING || f->type == CLI_CHOICE) {
         if (r->n_adopted == (int)(sizeof r->adopted / sizeof r->adopted[0]))
             t_fatal("too many text settings in the checkpoint header\nHINT: a bug in gan_run.c");
         char *copy = r->adopted[r->n_adopted++];
         snprintf(copy, sizeof r->adopted[0], "%s", text);
-        *(const char **)f->value = copy;
+        text = copy;
     }
-    }
+    char why[512];
+    if (cli_set_value(f, text, why, sizeof why) != 0) t_fatal("%s\nHINT: a bug in gan_run.c (checked before)", why);
 }
 
-// With --resume / --sample: take the settings the checkpoint was trained with.
+// The first two words of a header, "ganbook chapter1": who wrote the file.
+static void header_chapter(const char *header, char *out, size_t size) {
+    out[0] = 0;
+    if (strncmp(header, "ganbook ", 8) != 0) return;
+    size_t len = strcspn(header + 8, " \n");
+    snprintf(out, size, "%.*s", (int)len, header + 8);
+}
+
+// An error about the --resume / --sample checkpoint: one line and a HINT, exit 1.
+static void checkpoint_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void checkpoint_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "error: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    exit(1);
+}
+
+// With --resume / --sample: take the settings the checkpoint was trained
+// with, in this order of trust: the whole file passes its checksum (a
+// damaged file is reported as damaged, not through its strange settings);
+// it was written by this chapter; every setting passes the checks its flag
+// makes (a checksum catches accidents, not edits: a header edited by hand,
+// its checksum recomputed, must not set --log-every 0 or --z-dim 1000000);
+// a flag on the command line that contradicts it is a usage error. The
+// model and loss the settings describe are checked against the file's
+// fingerprint in gan_run_track, once the networks exist.
 static void adopt_checkpoint_settings(GanRun *r, const char *path) {
     static CkptInfo info;
-    if (ckpt_peek(path, &info) != CKPT_OK) return;  // gan_run_begin / gan_run_sample report it
+    if (ckpt_verify(path, &info) != CKPT_OK) checkpoint_error("%s", info.error);
+    snprintf(r->source_header, sizeof r->source_header, "%s", info.header);
+    char who[64];
+    header_chapter(info.header, who, sizeof who);
+    if (!*who)
+        checkpoint_error("%s was not written by a ganbook chapter (its header: '%.80s')\n"
+                         "HINT: pass the checkpoint.bin of a %s run", path, info.header, r->chapter);
+    if (strcmp(who, r->chapter) != 0)
+        checkpoint_error("%s was written by %s, not by %s: its networks and loss are another chapter's\n"
+                         "HINT: continue it with ./%s --resume %s, or start a new %s run (without --resume)",
+                         path, who, r->chapter, who, path, r->chapter);
     char words[sizeof r->defining];
     snprintf(words, sizeof words, "%s", r->defining);
     for (char *key = strtok(words, " "); key; key = strtok(NULL, " ")) {
         const CliFlag *f = find_flag(r->table, key);
-        char saved[256], current[256];
+        char saved[256], current[256], why[512];
         if (!f || !header_value(info.header, key, saved, sizeof saved)) continue;
+        union {
+            int i;
+            float x;
+            const char *s;
+        } probe;
+        CliFlag check = *f;
+        check.value = &probe;
+        if (cli_set_value(&check, saved, why, sizeof why) != 0)
+            checkpoint_error("%s: its header sets %s=%s, which the flag refuses (%s)\n"
+                             "HINT: the header was edited or damaged; use the run's own checkpoint, or start a new run",
+                             path, key, saved, why);
         format_flag(f, current, sizeof current);
         if (strcmp(saved, current) == 0) continue;
         if (argv_has(r->argc, r->argv, key)) {
@@ -280,6 +341,11 @@ int gan_run_load_data(GanRun *r) {
         r->fixed_real = t_persistent_alloc((size_t)r->n_fixed * 2 * sizeof(float));
         toy_sample(r->toy, r->fixed_real, r->n_fixed, uniform_fn, normal_fn, &fixed);
     }
+    if (r->n_classes > 0) {  // one class per row of the 10 x 10 grid
+        if (r->toy) t_fatal("%s: a conditional run needs labelled images\nHINT: use --dataset mnist or fashion", r->chapter);
+        r->fixed_labels = t_persistent("fixed_labels", 1, (int[]){r->n_fixed});
+        for (int i = 0; i < r->n_fixed; i++) r->fixed_labels->data[i] = (float)((i / 10) % r->n_classes);
+    }
 
     // Run state the checkpoint keeps: how many image batches were taken.
     params_init(&r->state, "data");
@@ -305,12 +371,20 @@ static void downsample2x(const float *in, float *out, long planes, int H, int W)
             }
 }
 
-Tensor *gan_real_batch(GanRun *r) {
+Tensor *gan_real_batch(GanRun *r) { return gan_real_batch_labeled(r, NULL); }
+
+Tensor *gan_real_batch_labeled(GanRun *r, Tensor **labels) {
     int B = r->args.batch;
     Tensor *x = r->image_size ? t_empty(4, B, r->C, r->H, r->W) : t_empty(2, B, r->x_dim);
+    if (labels) *labels = NULL;
     if (r->toy) {
         toy_sample(r->toy, x->data, B, uniform_fn, normal_fn, &r->rng);
         return x;
+    }
+    float *y = NULL;
+    if (labels) {
+        *labels = t_empty(1, B);
+        y = (*labels)->data;
     }
     // Batch k of the run is batch k % per_epoch of epoch k / per_epoch, whose
     // order is a permutation seeded by (seed, epoch): the whole data order is
@@ -326,10 +400,10 @@ Tensor *gan_real_batch(GanRun *r) {
     }
     if (r->image_size == 64) {
         float *small = t_arena_alloc((size_t)B * r->x_dim / 4 * sizeof(float));
-        dataset_batch(&r->images, r->perm + pos, B, small, NULL);
+        dataset_batch(&r->images, r->perm + pos, B, small, y);
         upsample2x(small, x->data, (long)B * r->C, r->H / 2, r->W / 2);
     } else {
-        dataset_batch(&r->images, r->perm + pos, B, x->data, NULL);
+        dataset_batch(&r->images, r->perm + pos, B, x->data, y);
     }
     r->batches_drawn->data[0] += 1.0f;  // exact up to 2^24 batches
     return x;
@@ -350,17 +424,52 @@ double gan_mean_probability(const Tensor *logits) {
 // ---------------------------------------------------------------------------
 // Checkpoints
 
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+// What decides the model and the loss: the chapter, its defining settings
+// (key=value, as the header writes them) and every tensor of both networks
+// (name and shape). FNV-1a 64 over their text.
+static uint64_t fingerprint(const char *chapter, const char *settings, const Params *g, const Params *d) {
+    uint64_t h = fnv1a(14695981039346656037ull, chapter, strlen(chapter));
+    h = fnv1a(h, settings, strlen(settings));
+    const Params *nets[2] = {g, d};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < nets[k]->count; i++) {
+            const Tensor *t = nets[k]->items[i].t;
+            h = fnv1a(h, t->name, strlen(t->name));
+            h = fnv1a(h, t->shape, (size_t)t->ndim * sizeof t->shape[0]);
+        }
+    return h;
+}
+
 void gan_run_track(GanRun *r, Params *g, Params *d, Optimizer *opt_g, Optimizer *opt_d) {
-    char header[CKPT_HEADER_MAX], words[sizeof r->defining];
-    int n = snprintf(header, sizeof header, "ganbook %s", r->chapter);
+    char header[CKPT_HEADER_MAX], words[sizeof r->defining], settings[CKPT_HEADER_MAX - 256] = "";
+    int n = 0;
     snprintf(words, sizeof words, "%s", r->defining);
-    for (char *key = strtok(words, " "); key && n < (int)sizeof header; key = strtok(NULL, " ")) {
+    for (char *key = strtok(words, " "); key && n < (int)sizeof settings; key = strtok(NULL, " ")) {
         const CliFlag *f = find_flag(r->table, key);
         if (!f) continue;
         char v[256];
         format_flag(f, v, sizeof v);
-        n += snprintf(header + n, sizeof header - (size_t)n, " %s=%s", key, v);
+        n += snprintf(settings + n, sizeof settings - (size_t)n, " %s=%s", key, v);
     }
+    unsigned long long print = fingerprint(r->chapter, settings, g, d);
+    snprintf(header, sizeof header, "ganbook %s%s fingerprint=%016llx", r->chapter, settings, print);
+    // A checkpoint's settings were adopted by gan_run_parse; if the model and
+    // loss built from them are not what its fingerprint says, the header was
+    // edited, or the file comes from another version of the chapter.
+    char saved[64], mine[32];
+    snprintf(mine, sizeof mine, "%016llx", print);
+    if (r->source_header[0] && header_value(r->source_header, "fingerprint", saved, sizeof saved) &&
+        strcmp(saved, mine) != 0)
+        checkpoint_error("%s does not match the model and loss its header describes (fingerprint %s, here %s)\n"
+                         "HINT: its header was edited after the run saved it, or another version of %s wrote it; "
+                         "use the run's own checkpoint, or start a new run",
+                         r->ckpt_source, saved, mine, r->chapter);
     ckpt_init(&r->ck, header, &r->rng);
     ckpt_add_params(&r->ck, g);
     ckpt_add_params(&r->ck, d);
@@ -378,6 +487,23 @@ static void save_checkpoint(GanRun *r) {
         return;
     }
     r->last_saved = r->step;
+    r->last_good = r->ckpt_path;
+}
+
+// After a write failed (disk full, directory gone): its error is printed;
+// the run stops here, with where to continue from, rather than train on and
+// report the same failure again at every write. The last good checkpoint is
+// intact (checkpoints are written to a .tmp file, then renamed).
+static void stop_if_failed(GanRun *r) {
+    if (!r->failed) return;
+    fflush(stdout);
+    if (r->last_good)
+        fprintf(stderr, "the run stops at step %ld; its last good checkpoint is %s (step %ld): once there is room, "
+                        "continue with --resume %s\n",
+                r->step, r->last_good, r->last_saved, r->last_good);
+    else
+        fprintf(stderr, "the run stops at step %ld, before its first checkpoint\n", r->step);
+    exit(1);
 }
 
 // ---------------------------------------------------------------------------
@@ -387,7 +513,7 @@ static void save_checkpoint(GanRun *r) {
 // (2-D data) or a 10 x 10 grid (images).
 static int write_picture(GanRun *r, const char *path, GenerateFn generate, void *model) {
     int prev = t_set_grad_enabled(0);
-    Tensor *fake = generate(model, r->fixed_z);
+    Tensor *fake = generate(model, r->fixed_z, r->fixed_labels);
     t_set_grad_enabled(prev);
     if (r->toy)
         return png_write_scatter(path, r->fixed_real, r->n_fixed, fake->data, r->n_fixed, -r->toy->extent,
@@ -435,8 +561,31 @@ int gan_run_begin(GanRun *r, const char *columns, GenerateFn generate, void *mod
     return rc;
 }
 
+// 1 when a and b name the same existing directory.
+static int same_directory(const char *a, const char *b) {
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 static int begin(GanRun *r, const char *columns, GenerateFn generate, void *model) {
-    if (rundir_prepare(r->args.out, r->args.force, r->resuming) != 0) return -1;
+    // --resume continues a run in its own directory. Into another one only
+    // when that holds no run's outputs, or with --force, which deletes them
+    // first: two runs' loss.dat rows and pictures must never mix.
+    int elsewhere = 0;
+    if (r->resuming) {
+        char own[4096], list[1024];
+        directory_of(r->args.resume, own, sizeof own);
+        elsewhere = !same_directory(own, r->args.out);
+        if (elsewhere && !r->args.force && rundir_outputs(r->args.out, list, sizeof list) > 0) {
+            fprintf(stderr, "error: --out %s holds the outputs of another run (%.200s), and --resume continues the run "
+                            "of %s\n"
+                            "HINT: leave out --out to continue in %s/, choose an empty --out, or add --force to delete "
+                            "%s's outputs first\n",
+                    r->args.out, list, own, own, r->args.out);
+            return -1;
+        }
+    }
+    if (rundir_prepare(r->args.out, r->args.force, r->resuming && !elsewhere) != 0) return -1;
     run_path(r->ckpt_path, sizeof r->ckpt_path, r->args.out, "checkpoint.bin");
     if (r->resuming) {
         if (ckpt_load(&r->ck, r->args.resume) != CKPT_OK) {
@@ -445,6 +594,7 @@ static int begin(GanRun *r, const char *columns, GenerateFn generate, void *mode
         }
         r->step = (long)r->ck.step;
         r->last_saved = r->step;
+        r->last_good = r->args.resume;
         if (r->step >= r->args.steps) {
             fprintf(stderr, "error: %s is at step %ld, and --steps is %d: nothing to train\n"
                             "HINT: pass a larger --steps to train longer, e.g. --steps %ld\n",
@@ -454,6 +604,13 @@ static int begin(GanRun *r, const char *columns, GenerateFn generate, void *mode
     }
     if (losslog_open(&r->log, r->args.out, columns, r->resuming ? r->step : -1) != 0) return -1;
     r->n_row = r->log.n_columns < 16 ? r->log.n_columns : 16;
+    const char *c = columns;
+    for (int i = 0; i < r->n_row; i++) {  // the names, for the progress line and metrics.txt
+        c += strspn(c, " ");
+        size_t len = strcspn(c, " ");
+        snprintf(r->columns[i], sizeof r->columns[i], "%.*s", (int)len, c);
+        c += len;
+    }
 
     char opt[64];
     snprintf(opt, sizeof opt, "Adam lr %g betas (%g, 0.999)", (double)r->args.lr, (double)r->beta1);
@@ -496,11 +653,12 @@ void gan_run_step_done(GanRun *r, double *row, GenerateFn generate, void *model)
     if (r->args.sample_every > 0 && r->step % r->args.sample_every == 0) write_step_picture(r, generate, model);
     if ((r->args.checkpoint_every > 0 && r->step % r->args.checkpoint_every == 0) || r->step == r->args.steps)
         save_checkpoint(r);
-    if (r->n_row >= 5)
-        progress_update(&r->progress, r->step, "d_loss %.3f g_loss %.3f D(x) %.2f D(G(z)) %.2f", row[1], row[2],
-                        row[3], row[4]);
-    else
-        progress_update(&r->progress, r->step, NULL);
+    stop_if_failed(r);
+    char text[512];
+    int n = 0;
+    for (int i = 1; i < r->n_row && n < (int)sizeof text; i++)
+        n += snprintf(text + n, sizeof text - (size_t)n, "%s%s %.3f", i > 1 ? " " : "", r->columns[i], row[i]);
+    progress_update(&r->progress, r->step, "%s", n ? text : "");
 }
 
 // With r->evaluate: the image figures of eval_mnist.h (FID, inception score,
@@ -529,6 +687,19 @@ static void evaluate_images(GanRun *r, float *images, int n, Metrics *m) {
     if (scored != images) free(scored);
 }
 
+// samples_labels.idx: the class each final sample was asked for (i % n_classes),
+// IDX unsigned byte (N), like the datasets' label files.
+static int write_sample_labels(GanRun *r, int n) {
+    unsigned char *y = malloc((size_t)n);
+    if (!y) t_fatal("out of memory for %d labels\nHINT: free some memory", n);
+    for (int i = 0; i < n; i++) y[i] = (unsigned char)(i % r->n_classes);
+    char path[4200];
+    run_path(path, sizeof path, r->args.out, "samples_labels.idx");
+    int rc = idx_write(path, y, 1, (int[]){n});
+    free(y);
+    return rc;
+}
+
 // Final samples from fresh noise of their own stream: the same points for a
 // run and for its resumed twin.
 static int write_final_samples(GanRun *r, GenerateFn generate, void *model, Metrics *m) {
@@ -540,7 +711,7 @@ static int write_final_samples(GanRun *r, GenerateFn generate, void *model, Metr
         int n = TOY_EVAL_SAMPLES;
         Tensor *z = t_empty(2, n, r->z_dim);
         rng_fill_normal(&eval, z, 0.0f, 1.0f);
-        Tensor *fake = generate(model, z);
+        Tensor *fake = generate(model, z, NULL);
         float *real = t_arena_alloc((size_t)n * 2 * sizeof(float));
         toy_sample(r->toy, real, n, uniform_fn, normal_fn, &eval);
         rc |= samples_write_txt(r->args.out, "samples.txt", fake->data, n);
@@ -563,12 +734,17 @@ static int write_final_samples(GanRun *r, GenerateFn generate, void *model, Metr
         for (int i = 0; i < n; i += chunk) {
             t_arena_reset();
             int b = n - i < chunk ? n - i : chunk;
-            Tensor *z = t_empty(2, b, r->z_dim);
+            Tensor *z = t_empty(2, b, r->z_dim), *labels = NULL;
             rng_fill_normal(&eval, z, 0.0f, 1.0f);
-            Tensor *fake = generate(model, z);
+            if (r->n_classes > 0) {  // sample i asks for class i % n_classes
+                labels = t_empty(1, b);
+                for (int k = 0; k < b; k++) labels->data[k] = (float)((i + k) % r->n_classes);
+            }
+            Tensor *fake = generate(model, z, labels);
             memcpy(all + (size_t)i * r->x_dim, fake->data, (size_t)b * r->x_dim * sizeof(float));
         }
         rc |= samples_write_idx(r->args.out, all, n, r->C, r->H, r->W);
+        if (r->n_classes > 0) rc |= write_sample_labels(r, n);
         evaluate_images(r, all, n, m);
         free(all);
     }
@@ -579,35 +755,50 @@ static int write_final_samples(GanRun *r, GenerateFn generate, void *model, Metr
 int gan_run_finish(GanRun *r, Metrics *m, GenerateFn generate, void *model) {
     progress_end(&r->progress);
     double seconds = now_seconds() - r->t_start;
+    stop_if_failed(r);  // e.g. a chapter's own pictures could not be written
     if (r->last_saved != r->step) save_checkpoint(r);
+    stop_if_failed(r);
     losslog_close(&r->log);
     t_arena_reset();
     if (r->args.sample_every == 0 || r->step % r->args.sample_every != 0) write_step_picture(r, generate, model);
+    stop_if_failed(r);
 
     Metrics all = {0};
     metrics_set_str(&all, "dataset", r->args.dataset);
     metrics_set(&all, "steps", (double)r->step);
     metrics_set(&all, "seed", r->args.seed);
     for (int i = 0; i < m->n; i++) metrics_set_str(&all, m->key[i], m->value[i]);
-    static const char *names[] = {"step", "final_d_loss", "final_g_loss", "final_D(x)", "final_D(G(z))"};
-    for (int i = 1; i < r->n_row && i < 5; i++) metrics_set(&all, names[i], r->row[i]);
+    for (int i = 1; i < r->n_row; i++) {  // the last logged row, under the chapter's column names
+        char key[48];
+        snprintf(key, sizeof key, "final_%s", r->columns[i]);
+        metrics_set(&all, key, r->row[i]);
+    }
     if (write_final_samples(r, generate, model, &all) != 0) r->failed = 1;
+    stop_if_failed(r);
     metrics_set(&all, "train_seconds", seconds);
     if (metrics_write(&all, r->args.out) != 0) r->failed = 1;
+    stop_if_failed(r);
 
-    plots_finish(r->args.out);  // loss.png + ASCII chart, or one line saying how
-    if (r->toy && plots_have_gnuplot() && !strchr(r->args.out, '\'')) {
-        char vars[9000];
+    // loss.png + ASCII chart, or one line saying how; a failure is reported
+    // there, and the run's exit status says so.
+    if (plots_finish(r->args.out) < 0) r->failed = 1;
+    if (!r->failed && r->toy && plots_have_gnuplot() && !strchr(r->args.out, '\'')) {
+        char vars[9000], png[4200];
+        run_path(png, sizeof png, r->args.out, "scatter.png");
         snprintf(vars, sizeof vars,
-                 "fakefile='%s/samples.txt'; realfile='%s/real.txt'; outfile='%s/scatter.png'; extent=%g", r->args.out,
-                 r->args.out, r->args.out, (double)r->toy->extent);
-        plots_gnuplot("scatter.gp", vars);
+                 "fakefile='%s/samples.txt'; realfile='%s/real.txt'; outfile='%s'; extent=%g", r->args.out,
+                 r->args.out, png, (double)r->toy->extent);
+        if (plots_render("scatter.gp", vars, png) != 0) r->failed = 1;
     }
-    printf("outputs in %s/: loss.dat, samples_*.png, %s, metrics.txt, checkpoint.bin%s\n", r->args.out,
-           r->toy ? "samples.txt, real.txt" : "samples.idx",
-           plots_have_gnuplot() ? (r->toy ? ", loss.png, scatter.png" : ", loss.png") : "");
+    gan_run_list_outputs(r);
     release(r);
     return r->failed ? 1 : 0;
+}
+
+void gan_run_list_outputs(const GanRun *r) {
+    char list[8192];
+    rundir_outputs(r->args.out, list, sizeof list);
+    printf("outputs in %s/: %s\n", r->args.out, list);
 }
 
 // ---------------------------------------------------------------------------
@@ -650,7 +841,17 @@ int gan_run_open_log(GanRun *r, LossLog *log, const char *file, const char *colu
 
 int gan_run_plot(GanRun *r, const char *script, const char *dat, const char *png) {
     if (!plots_have_gnuplot() || strchr(r->args.out, '\'')) return 1;
-    char vars[9000];
-    snprintf(vars, sizeof vars, "datafile='%s/%s'; outfile='%s/%s'", r->args.out, dat, r->args.out, png);
-    return plots_gnuplot(script, vars) == 0 ? 0 : -1;
+    char vars[9000], path[4200];
+    run_path(path, sizeof path, r->args.out, png);
+    snprintf(vars, sizeof vars, "datafile='%s/%s'; outfile='%s'", r->args.out, dat, path);
+    if (plots_render(script, vars, path) != 0) {
+        r->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+void gan_run_log(GanRun *r, LossLog *log, const double *row) {
+    if (losslog_write(log, row) != 0) r->failed = 1;
+    stop_if_failed(r);
 }

@@ -30,55 +30,10 @@ static int fail(const char *hint, const char *fmt, ...) {
 void run_path(char *buf, size_t n, const char *dir, const char *file) { snprintf(buf, n, "%s/%s", dir, file); }
 
 // ---------------------------------------------------------------------------
-// The repository root
-
-static int is_root(const char *dir) {
-    char p[4200];
-    snprintf(p, sizeof p, "%s/plots/loss.gp", dir);
-    return access(p, R_OK) == 0;
-}
-
-// Walks up from `dir` (modified in place) looking for the root.
-static int walk_up(char *dir) {
-    for (int level = 0; level < 8; level++) {
-        if (is_root(dir)) return 1;
-        char *slash = strrchr(dir, '/');
-        if (!slash) return 0;
-        if (slash == dir) {  // reached "/"
-            if (dir[1] == 0) return 0;
-            dir[1] = 0;
-        } else {
-            *slash = 0;
-        }
-    }
-    return 0;
-}
-
-const char *ganbook_root(void) {
-    static char root[4096];
-    if (root[0]) return root;
-    const char *env = getenv("GANBOOK_ROOT");
-    if (env && *env) {
-        snprintf(root, sizeof root, "%s", env);
-        return root;
-    }
-    char dir[4096];
-    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
-    if (n > 0) {
-        dir[n] = 0;
-        char *slash = strrchr(dir, '/');
-        if (slash) *slash = 0;
-        if (walk_up(dir)) return strcpy(root, dir);
-    }
-    if (getcwd(dir, sizeof dir) && walk_up(dir)) return strcpy(root, dir);
-    return strcpy(root, ".");
-}
-
-// ---------------------------------------------------------------------------
 // Run directory
 
 static const char *output_patterns[] = {"*.dat", "*.png", "checkpoint.bin", "metrics.txt", "samples.txt",
-                                        "samples.idx", "real.txt", "*.tmp", NULL};
+                                        "samples.idx", "samples_labels.idx", "real.txt", "*.tmp", NULL};
 
 int rundir_is_output(const char *name) {
     for (int i = 0; output_patterns[i]; i++)
@@ -103,6 +58,51 @@ static int mkdir_p(const char *dir) {
         return -1;
     }
     return 0;
+}
+
+// Plain output files in dir, sorted by name (strcmp order); at most `max`.
+static int output_names(const char *dir, char names[][256], int max) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < max) {
+        if (!rundir_is_output(e->d_name) || strlen(e->d_name) >= 256) continue;
+        char path[4200];
+        run_path(path, sizeof path, dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        snprintf(names[n++], 256, "%s", e->d_name);
+    }
+    closedir(d);
+    for (int i = 1; i < n; i++)  // insertion sort: a few dozen names
+        for (int j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+            char t[256];
+            memcpy(t, names[j], 256), memcpy(names[j], names[j - 1], 256), memcpy(names[j - 1], t, 256);
+        }
+    return n;
+}
+
+#define MAX_LISTED 4096
+
+static int is_step_picture(const char *name) {
+    return fnmatch("samples_[0-9][0-9][0-9][0-9][0-9][0-9].png", name, 0) == 0;
+}
+
+int rundir_outputs(const char *dir, char *list, size_t size) {
+    static char names[MAX_LISTED][256];
+    int n = output_names(dir, names, MAX_LISTED), pictures = 0, listed = 0;
+    for (int i = 0; i < n; i++) pictures += is_step_picture(names[i]);
+    size_t len = 0;
+    list[0] = 0;
+    for (int i = 0; i < n && len < size; i++) {
+        if (is_step_picture(names[i]) && listed++) continue;  // listed once, with their count
+        if (is_step_picture(names[i]))
+            len += (size_t)snprintf(list + len, size - len, "%ssamples_*.png (%d)", len ? ", " : "", pictures);
+        else
+            len += (size_t)snprintf(list + len, size - len, "%s%.255s", len ? ", " : "", names[i]);
+    }
+    return n;
 }
 
 int rundir_prepare(const char *dir, int force, int resume) {
@@ -399,6 +399,22 @@ int plots_gnuplot(const char *script, const char *vars) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+int plots_render(const char *script, const char *vars, const char *png) {
+    if (!plots_have_gnuplot()) return 1;
+    int rc = plots_gnuplot(script, vars);
+    struct stat st;
+    if (rc != 0) {
+        remove(png);  // whatever gnuplot left is not the picture
+        return fail("run gnuplot by hand with the same script to see why (make plots re-renders every run)",
+                    "gnuplot could not render %s (plots/%s, status %d)", png, script, rc);
+    }
+    if (stat(png, &st) != 0 || st.st_size == 0) {
+        remove(png);
+        return fail("check free disk space, then run make plots", "gnuplot left %s empty or missing", png);
+    }
+    return 0;
+}
+
 int plots_finish(const char *dir) {
     if (!plots_have_gnuplot()) {
         printf("gnuplot not found: install it (apt-get install gnuplot-nox) and run make plots\n");
@@ -411,8 +427,7 @@ int plots_finish(const char *dir) {
         return fail("use an --out directory without quotes in its name", "cannot pass %s to gnuplot", dir);
     if (access(data, R_OK) != 0) return fail("the run wrote no loss.dat", "nothing to plot in %s", dir);
     snprintf(vars, sizeof vars, "datafile='%s'; outfile='%s'", data, png);
-    if (plots_gnuplot("loss.gp", vars) != 0)
-        return fail("run gnuplot -e \"datafile='...'\" plots/loss.gp by hand to see why", "gnuplot could not render %s", png);
+    if (plots_render("loss.gp", vars, png) != 0) return -1;
     printf("wrote %s\n", png);
     snprintf(vars, sizeof vars, "datafile='%s'; dumb=1", data);
     plots_gnuplot("loss.gp", vars);  // the ASCII chart; a failure here is cosmetic

@@ -36,13 +36,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "root.h"  // ganbook_root
 #include "toy.h"
 
-// The repository root, where plots/ and datasets/ live: $GANBOOK_ROOT when
-// set, else the first directory holding plots/loss.gp found by walking up
-// from the executable (chapters sit in the root, tests in build/*/tests/),
-// then from the working directory; "." as the last resort.
-const char *ganbook_root(void);
 
 // "dir/file" into buf.
 void run_path(char *buf, size_t n, const char *dir, const char *file);
@@ -55,12 +51,17 @@ void run_path(char *buf, size_t n, const char *dir, const char *file);
 // is set, refuses: error + HINT naming --force, --resume and --out. With
 // `force`, deletes only those outputs, never other files. With `resume`,
 // leaves everything in place. The output patterns: loss.dat and any *.dat,
-// *.png, checkpoint.bin, metrics.txt, samples.txt, samples.idx, real.txt,
+// *.png, checkpoint.bin, metrics.txt, samples.txt, samples.idx,
+// samples_labels.idx, real.txt,
 // and *.tmp leftovers; a chapter that writes other files names them to fit.
 // (--sample CKPT only adds a picture to an existing run: pass resume = 1.)
 int rundir_prepare(const char *dir, int force, int resume);
 // 1 when `name` is one of the output files rundir_prepare manages.
 int rundir_is_output(const char *name);
+// The output files in dir, for the end-of-run list: "checkpoint.bin,
+// loss.dat, ..., samples_*.png (5), ..." in name order, the step pictures
+// counted once. Returns how many files there are (0 for a missing dir).
+int rundir_outputs(const char *dir, char *list, size_t size);
 
 // ---------------------------------------------------------------------------
 // loss.dat
@@ -141,6 +142,11 @@ int plots_have_gnuplot(void);
 // Output goes to this program's stdout. Returns gnuplot's exit status (0 ok),
 // or -1 when gnuplot is missing or a path would break the quoting.
 int plots_gnuplot(const char *script, const char *vars);
+// Renders one picture: gnuplot with `vars` and plots/<script>, which writes
+// `png`. Returns 0 when png is there and not empty; 1 without gnuplot
+// (nothing printed); -1 after an error line and a HINT (gnuplot failed, or
+// left an empty file, e.g. on a full disk), with png removed.
+int plots_render(const char *script, const char *vars, const char *png);
 // The end of a run: renders dir/loss.png from dir/loss.dat with loss.gp and
 // prints the losses as an ASCII chart (gnuplot's dumb terminal). Without
 // gnuplot, prints one line saying how to get the plots. Returns 0 when
