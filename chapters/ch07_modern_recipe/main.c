@@ -147,7 +147,7 @@ typedef struct {
     double d_loss, g_loss, d_real, d_fake, r1;  // r1: the last R1 computed (lazy: every r1_every steps)
 } StepStats;
 
-static double last_r1;
+static Tensor *last_r1;  // (1) in run.state, so a resumed run logs what the straight one would
 
 static double mean_of(const Tensor *t) {
     double s = 0;
@@ -173,7 +173,7 @@ static StepStats train_step(GanRun *run, const Recipe *rc, const AugmentPolicy *
     Tensor *ld = loss_d(out_real, out_fake);
     if (lazy_r1) {
         Tensor *r1 = ex_r1_penalty(x, out_real, rc->r1_gamma);  // exercise 7.3
-        last_r1 = t_item(r1);
+        last_r1->data[0] = t_item(r1);
         ld = t_add(ld, t_mul_scalar(r1, (float)rc->r1_every));
     }
     optim_zero_grad(opt_d);
@@ -182,7 +182,7 @@ static StepStats train_step(GanRun *run, const Recipe *rc, const AugmentPolicy *
     s.d_loss = t_item(ld);
     s.d_real = mean_of(out_real);
     s.d_fake = mean_of(out_fake);
-    s.r1 = last_r1;
+    s.r1 = last_r1->data[0];
 
     params_requires_grad(&d.params, 0);  // freeze D: G's step computes no gradient for D's weights
     z = gan_noise(run, B);
@@ -351,6 +351,7 @@ int main(int argc, char **argv) {
         d.hooks = &SN_HOOKS;
     }
     if (use_ema) ema_init(&ema, &g.params, &run.state, "ema", rc.ema_decay);  // saved with the run
+    last_r1 = params_add(&run.state, "", "last_r1", ROLE_BUFFER, 1, (int[]){1});
     Optimizer *opt_g = optim_adam(&g.params, rc.lr_g, run.beta1, 0.999f, 1e-8f, 0.0f);
     Optimizer *opt_d = optim_adam(&d.params, rc.lr_d, run.beta1, 0.999f, 1e-8f, 0.0f);
     gan_run_track(&run, &g.params, &d.params, opt_g, opt_d);
