@@ -193,3 +193,9 @@ train_classifier: $(BUILD)/train_classifier
 classifier: train_classifier
 	./train_classifier --dataset $(DATASET)
 .PHONY: classifier train_classifier
+
+# --- ch7: the modern recipe's ablation table --------------------------------------
+# make ablation-ch7 [TRAIN_SIZE=1000] [SEEDS="1 2 3"] [STEPS=2000]: see the script's header.
+.PHONY: ablation-ch7
+ablation-ch7: chapter7
+	@bash chapters/ch07_modern_recipe/ablation.sh
