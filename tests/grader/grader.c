@@ -47,7 +47,8 @@
     SUITE(grade_ch01) \
     SUITE(grade_ch02) \
     SUITE(grade_ch03) \
-    SUITE(grade_ch04)
+    SUITE(grade_ch04) \
+    SUITE(grade_ch07)
 
 #define SUITE(name) extern const GradeTest name[];
 GRADE_SUITES

@@ -61,6 +61,15 @@ HINTS=$(cat <<'EOF'
 4.2	for each trainable entry of ps (param_is_trainable), clamp t->data[0..numel) into
 4.2	[-c, c] in place, counting the values that were outside; return the count.
 4.3	return -mean C(G(z)) from the scores (t_mean, t_neg).
+7.1	v = W^T u, then normalize v; u = W v, then normalize u (each sum in double; normalize:
+7.1	divide by max(norm, 1e-12)). W is row-major rows x cols; update u and v in place.
+7.2	with library ops (t_relu, t_neg, t_add_scalar, t_mean, t_add):
+7.2	mean relu(1 - scores_real) + mean relu(1 + scores_fake).
+7.3	g = d sum(scores_real) / d x_real via t_grad(..., create_graph = 1, ...);
+7.3	return gamma / 2 * (sum of g^2) / B with library ops.
+7.4	for each i in [0, n): ema[i] = decay * ema[i] + (1 - decay) * w[i].
+7.5	for every (n, c, i, j): y = x[n, c, i - dy[n], j - dx[n]] when that pixel is inside the
+7.5	image, else 0.
 EOF
 )
 

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# ablation.sh: chapter 7's ablation table (make ablation-ch7).
+#
+# Trains ./chapter7 with chapter 3's DCGAN (--recipe baseline), then with each
+# technique added alone, then with all of them (--recipe full), at equal
+# steps and batch, over several seeds, on each dataset, and prints one table
+# per dataset: FID, inception score, classes covered and class KL from the
+# evaluation classifier (10,000 samples against the held-out split), and ms
+# per training step, as mean ± standard error over the seeds.
+#
+#   bash chapters/ch07_modern_recipe/ablation.sh                  the full protocol
+#   TRAIN_SIZE=1000 bash chapters/ch07_modern_recipe/ablation.sh  on 1,000 training images
+#   TABLE_ONLY=1 bash chapters/ch07_modern_recipe/ablation.sh     the table of runs already made
+# Env (defaults = the protocol of the README's table):
+#   DATASETS "mnist fashion"   SEEDS "1 2 3"   STEPS 2000   BATCH 128   WIDTH 32
+#   TRAIN_SIZE 0 (all)         THREADS 0 (all cores; runs one after another)
+#   ABLATION_OUT runs/ablation-ch7
+# The tables are also written to $ABLATION_OUT/<dataset>-<size>/table.md.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+DATASETS=${DATASETS:-"mnist fashion"}
+SEEDS=${SEEDS:-"1 2 3"}
+STEPS=${STEPS:-2000}
+BATCH=${BATCH:-128}
+WIDTH=${WIDTH:-32}
+TRAIN_SIZE=${TRAIN_SIZE:-0}
+THREADS=${THREADS:-0}
+OUT=${ABLATION_OUT:-runs/ablation-ch7}
+# name|flags|label: the rows, top to bottom
+ROWS="baseline|--recipe baseline|DCGAN (chapter 3): BCE, batch norm in D, Adam 2e-4
+sn|--recipe baseline --sn on --d-norm none|+ spectral norm (D without batch norm)
+hinge|--recipe baseline --loss hinge|+ hinge loss
+ttur|--recipe baseline --lr 1e-4 --lr-d 4e-4|+ TTUR (G 1e-4, D 4e-4)
+r1|--recipe baseline --r1 1 --d-norm none|+ R1 (gamma 1, lazy every 16; D without batch norm)
+ema|--recipe baseline --ema 0.995|+ EMA of G (decay 0.995 after step 500)
+augment|--recipe baseline --augment color,translation,cutout|+ DiffAugment (color, translation, cutout)
+full|--recipe full|all of them (--recipe full)"
+
+if [ ! -x ./chapter7 ]; then
+    echo "error: ./chapter7 is missing" >&2
+    echo "HINT: make chapter7 (make ablation-ch7 builds it)" >&2
+    exit 1
+fi
+size_name=$([ "$TRAIN_SIZE" = 0 ] && echo all || echo "$TRAIN_SIZE")
+start=$(date +%s)
+for ds in $DATASETS; do
+    dir=$OUT/$ds-$size_name
+    mkdir -p "$dir"
+    if [ "${TABLE_ONLY:-0}" != 1 ]; then
+        n=$(( $(echo "$ROWS" | wc -l) * $(echo $SEEDS | wc -w) ))
+        echo "ablation-ch7: $ds, $size_name training images: $n runs of $STEPS steps into $dir/ ..."
+        while IFS='|' read -r name flags label; do
+            for s in $SEEDS; do
+                run=$dir/$name-seed$s
+                # shellcheck disable=SC2086
+                ./chapter7 $flags --dataset "$ds" --seed "$s" --steps "$STEPS" --batch "$BATCH" --width "$WIDTH" \
+                    --train-size "$TRAIN_SIZE" --threads "$THREADS" --sample-every 0 --checkpoint-every 0 \
+                    --force --out "$run" >"$run.log" 2>&1 || echo "FAILED: $run (see $run.log)"
+                printf '  %-9s seed %s: %s\n' "$name" "$s" "$(awk '$1 == "fid" || $1 == "ms_per_step" { printf "%s %s  ", $1, $2 }' "$run/metrics.txt" 2>/dev/null)"
+            done
+        done <<<"$ROWS"
+    fi
+    table=$dir/table.md
+    {
+        echo "| $ds, $size_name training images | FID | IS | classes | class KL | ms/step |"
+        echo "|---|---|---|---|---|---|"
+        while IFS='|' read -r name flags label; do
+            for s in $SEEDS; do
+                m=$dir/$name-seed$s/metrics.txt
+                [ -s "$m" ] && awk '{ v[$1] = $2 } END { print v["fid"], v["inception_score"], v["classes_covered"], v["class_kl"], v["ms_per_step"] }' "$m"
+            done | awk -v label="$label" '
+                NF == 5 { n++; for (i = 1; i <= 5; i++) { s[i] += $i; q[i] += $i * $i } }
+                END {
+                    if (n == 0) { printf "| %s | - | - | - | - | - |\n", label; exit }
+                    for (i = 1; i <= 5; i++) {
+                        mean[i] = s[i] / n
+                        var = n > 1 ? (q[i] - n * mean[i] * mean[i]) / (n - 1) : 0
+                        se[i] = var > 0 ? sqrt(var / n) : 0
+                    }
+                    printf "| %s | %.1f ± %.1f | %.2f ± %.2f | %.1f ± %.1f | %.3f ± %.3f | %.0f ± %.0f |\n", label,
+                        mean[1], se[1], mean[2], se[2], mean[3], se[3], mean[4], se[4], mean[5], se[5]
+                }'
+        done <<<"$ROWS"
+    } >"$table"
+    echo
+    echo "$ds, $size_name training images; $STEPS steps of $BATCH, width $WIDTH; mean ± standard error over seeds ${SEEDS// /, }:"
+    cat "$table"
+    echo "(saved in $table)"
+done
+[ "${TABLE_ONLY:-0}" = 1 ] || echo "ablation-ch7: done in $(($(date +%s) - start)) s"
