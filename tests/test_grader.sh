@@ -8,6 +8,18 @@
 #   solutions   the grader built with SRC=solutions prints Score: y/y, exits 0
 #   exercises   built with SRC=exercises it prints Score: 0/y, exits non-zero,
 #               every test failing with its stub's "not implemented" message
+#   manifest    every exercise of solutions/ has a line in tests/grader/manifest.txt
+#               naming the function that holds it
+#   cheats      planted in a copy of the tree (tests/tmp/grader-cheats), each
+#               must score 0 through make grade: printing the old "done" marker
+#               and exit(0); 3.1 through the library's GEMM conv; 3.2 as
+#               return t_conv_transpose2d(...); exit(0) inside the exercise;
+#               a fake verdict on stdout; a forbidden call hidden in a static
+#               helper; inline-asm syscall; a global memcmp (interposing on
+#               libc); a constructor. The channel alone (--no-call-check) must
+#               still give 0 for the marker, exit(0) and fake-verdict cheats.
+#   handout     make handout ONLY="3.1 3.2" in that copy: only those are stubs,
+#               make grade grades them (0/6); with them solved, full marks, exit 0
 # The grader's own sources and the stubs must compile without warnings.
 # When exercises/ holds your own work (it differs from the committed stubs,
 # and those match solutions/), the stubs and exercises checks say so and pass.
@@ -24,6 +36,8 @@ unset MAKEFLAGS MFLAGS MAKELEVEL
 cc_tag=$(basename "${CC%% *}" | tr -c 'A-Za-z0-9._\n-' '_')
 passed=0
 failed=0
+skipped=0
+skip() { skipped=$((skipped + 1)); echo "skip  $*"; }
 pass() { passed=$((passed + 1)); echo "ok    $*"; }
 fail() { failed=$((failed + 1)); echo "FAIL  $*"; }
 indent() { sed 's/^/      /'; }
@@ -33,7 +47,11 @@ trap 'rm -rf "$tmp"' EXIT
 
 # --- stubs: exercises/ == make_stubs.sh(solutions/) ---------------------------
 student_work=0
-if ! bash tests/grader/make_stubs.sh "$tmp/stubs" 2>"$tmp/stubs.err"; then
+handout=()
+if [ -f exercises/HANDOUT ]; then
+    handout=(--only "$(sed 's/#.*//' exercises/HANDOUT | tr '\n' ' ')")
+fi
+if ! bash tests/grader/make_stubs.sh "$tmp/stubs" "${handout[@]}" 2>"$tmp/stubs.err"; then
     fail "stubs: tests/grader/make_stubs.sh failed"
     indent <"$tmp/stubs.err"
 else
@@ -55,6 +73,7 @@ else
             for f in "$tmp"/stubs/*.c; do
                 git show "HEAD:exercises/$(basename "$f")" >"$tmp/committed/$(basename "$f")" 2>/dev/null
             done
+            # (the committed copy is compared with the stubs of the current HANDOUT)
             differs "$tmp/committed" || committed_ok=1
         fi
         if [ $committed_ok -eq 1 ]; then
@@ -135,7 +154,7 @@ build_grader() {
 
 total=""
 if build_grader solutions; then
-    "build/grade-solutions-$cc_tag/grader" >"$tmp/out.solutions" 2>&1
+    bash tests/grader/grade.sh "build/grade-solutions-$cc_tag" >"$tmp/out.solutions" 2>&1
     rc=$?
     score=$(tail -n 1 "$tmp/out.solutions")
     total=$(printf '%s\n' "$score" | sed -n 's|^Score: \([0-9]*\)/\([0-9]*\)$|\2|p')
@@ -150,12 +169,16 @@ fi
 if [ $student_work -eq 1 ]; then
     pass "exercises: not graded here (exercises/ holds your work; make grade grades it)"
 elif build_grader exercises; then
-    "build/grade-exercises-$cc_tag/grader" >"$tmp/out.exercises" 2>&1
+    only=""
+    [ -f exercises/HANDOUT ] && only=$(sed 's/#.*//' exercises/HANDOUT | tr '\n' ' ')
+    # shellcheck disable=SC2086
+    bash tests/grader/grade.sh "build/grade-exercises-$cc_tag" $only >"$tmp/out.exercises" 2>&1
     rc=$?
     score=$(tail -n 1 "$tmp/out.exercises")
     ntests=$(grep -c ': \(OK\|FAIL\) (' "$tmp/out.exercises")
     nstub=$(grep -c '^    exercise [0-9.]* not implemented' "$tmp/out.exercises")
     want_total=${total:-$ntests}
+    [ -n "$only" ] && want_total=$(sed -n 's|^Score: 0/\([0-9.]*\)$|\1|p' "$tmp/out.exercises")
     if [ "$score" = "Score: 0/$want_total" ] && [ $rc -ne 0 ] && [ "$nstub" -eq "$ntests" ]; then
         pass "exercises: $score, exit $rc, all $ntests tests stopped by their stubs"
     else
@@ -165,5 +188,134 @@ elif build_grader exercises; then
     fi
 fi
 
-echo "grader: $passed passed, $failed failed"
+# --- manifest: every exercise has a line, with the right function -------------------
+man_ok=1
+while read -r num fn; do
+    line=$(awk -v n="$num" '$1 == n' tests/grader/manifest.txt)
+    if [ -z "$line" ]; then
+        man_ok=0; echo "      exercise $num ($fn) has no line in tests/grader/manifest.txt"
+    elif [ "$(printf '%s\n' "$line" | awk '{print $4}')" != "$fn" ]; then
+        man_ok=0; echo "      manifest: exercise $num is in $fn, the manifest says $(printf '%s\n' "$line" | awk '{print $4}')"
+    fi
+done < <(bash tests/grader/make_stubs.sh "$tmp/mstubs" 2>/dev/null &&
+    sed -n 's|.*exercise_not_implemented("\([0-9.]*\)", "[^"]*", "\([A-Za-z_0-9]*\)");|\1 \2|p' "$tmp"/mstubs/*.c)
+nman=$(grep -cv '^[ \t]*\(#\|$\)' tests/grader/manifest.txt)
+if [ $man_ok -eq 1 ] && [ "$nman" -gt 0 ]; then
+    pass "manifest: all $nman exercises have a line naming their function"
+else
+    fail "manifest: tests/grader/manifest.txt does not match solutions/ (above)"
+fi
+
+# --- cheats: planted in a copy of the tree; each must score 0 --------------------------
+# The copy shares nothing with the real tree but the grader's build (copied, so
+# only the planted file recompiles).
+if [ "${GRADER_SKIP_CHEATS:-0}" = 1 ]; then
+    skip "cheats: GRADER_SKIP_CHEATS=1"
+elif [ $student_work -eq 1 ] || [ -f exercises/HANDOUT ]; then
+    skip "cheats: exercises/ is not the committed stubs (your work or a hand-out)"
+else
+    tree=tests/tmp/grader-cheats
+    rm -rf "$tree" && mkdir -p "$tree/build" "$tree/tests"
+    cp -a Makefile common solutions exercises chapters "$tree/"
+    cp -a tests/grader "$tree/tests/"
+    [ -d "build/grade-exercises-$cc_tag" ] && cp -a "build/grade-exercises-$cc_tag" "$tree/build/exercises"
+    # plant FILE NUMBER CODE [TOP]: the stub call of exercise NUMBER becomes CODE;
+    # TOP goes above the file's first line (includes, helpers).
+    plant() {
+        local f=$tree/exercises/$1 num=$2 code=$3 top=${4:-}
+        cp "exercises/$1" "$f"
+        CODE=$code NUM=$num awk '
+            index($0, "exercise_not_implemented(\"" ENVIRON["NUM"] "\"") { sub(/exercise_not_implemented.*/, ENVIRON["CODE"]) }
+            { print }' "exercises/$1" >"$f"
+        if [ -n "$top" ]; then printf '%s\n' "$top" | cat - "$f" >"$f.new" && mv "$f.new" "$f"; fi
+    }
+    # grade NUMBER [extra grader args]: make grade in the copy; prints its output
+    grade_in_tree() {
+        (cd "$tree" && "$MAKE_CMD" --no-print-directory -s -j2 SRC=exercises CC="$CC" grade ONLY="$1" 2>&1)
+    }
+    channel_only() {  # the grader binary of the copy without the calls check
+        (cd "$tree" && ./build/exercises/grader --no-call-check "$1" 2>&1)
+    }
+    score_of() { printf '%s\n' "$1" | grep '^Score: ' | tail -n 1; }
+    zero() {  # zero NAME NUMBER OUTPUT EXPECT: Score 0/... and the reason shown
+        local name=$1 num=$2 out=$3 want=$4
+        if score_of "$out" | grep -q '^Score: 0/[1-9]' && printf '%s\n' "$out" | grep -q -F -- "$want"; then
+            pass "cheat: $name: $(score_of "$out"), '$want' shown"
+        else
+            fail "cheat: $name scored '$(score_of "$out")' (want Score: 0/..., and '$want')"
+            printf '%s\n' "$out" | head -n 20 | indent
+        fi
+        cp "exercises/$(basename "$cur")" "$tree/exercises/" 2>/dev/null
+    }
+    inc='#include <stdio.h>
+#include <stdlib.h>'
+    cur=ch03_conv.c
+    plant ch03_conv.c 3.1 'printf("@@grade-test-done@@\n"); fflush(stdout); exit(0);' "$inc"
+    out=$(grade_in_tree 3.1)
+    zero "3.1 prints the old done-marker and exits 0" 3.1 "$out" "calls exit"
+    zero "3.1 marker + exit(0), channel alone" 3.1 "$(channel_only 3.1)" "exited with status 0 before the test finished"
+    plant ch03_conv.c 3.1 'ConvShape s = {N, C, H, W, OC, K, K, (H + 2 * pad - K) / stride + 1, (W + 2 * pad - K) / stride + 1, stride, pad}; conv_cpu_forward(\&s, CONV_GEMM, x, w, b, y); return;' '#include "conv_cpu.h"'
+    zero "3.1 through the library's GEMM conv (conv_cpu_forward)" 3.1 "$(grade_in_tree 3.1)" "calls conv_cpu_forward"
+    plant ch03_conv.c 3.2 'return t_conv_transpose2d(x, w, NULL, stride, pad, out_pad);'
+    zero "3.2 as return t_conv_transpose2d(...)" 3.2 "$(grade_in_tree 3.2)" "calls t_conv_transpose2d"
+    plant ch03_conv.c 3.2 'return helper(x, w, stride, pad, out_pad);' '#include "ops.h"
+static Tensor *helper(Tensor *x, Tensor *w, int s, int p, int o);'
+    printf '%s\n' '__attribute__((noinline)) static Tensor *helper(Tensor *x, Tensor *w, int s, int p, int o) { return t_conv_transpose2d(x, w, NULL, s, p, o); }' >>"$tree/exercises/ch03_conv.c"
+    zero "3.2 through a static helper" 3.2 "$(grade_in_tree 3.2)" "calls t_conv_transpose2d"
+    cur=lib_optim.c
+    plant lib_optim.c 0.4 'exit(0);' "$inc"
+    zero "0.4 calls exit(0)" 0.4 "$(grade_in_tree 0.4)" "calls exit"
+    zero "0.4 exit(0), channel alone" 0.4 "$(channel_only 0.4)" "exited with status 0 before the test finished"
+    plant lib_optim.c 0.4 'printf("OK (0.0s)\n@@grade-test-done@@\nScore: 36/36\n"); return;' "$inc"
+    zero "0.4 writes a fake verdict to stdout" 0.4 "$(grade_in_tree 0.4)" "    Score: 36/36"
+    zero "0.4 fake verdict, channel alone" 0.4 "$(channel_only 0.4)" "got"
+    plant lib_optim.c 0.4 '{ long r; __asm__ volatile("syscall" : "=a"(r) : "a"(60L), "D"(0L)); (void)r; }'
+    zero "0.4 leaves by an inline-asm exit syscall" 0.4 "$(grade_in_tree 0.4)" "calls (syscall-instruction)"
+    zero "0.4 inline-asm exit, channel alone" 0.4 "$(channel_only 0.4)" "exited with status 0 before the test finished"
+    plant lib_optim.c 0.4 'return;' 'int memcmp(const void *a, const void *b, unsigned long n);
+int memcmp(const void *a, const void *b, unsigned long n) { (void)a; (void)b; (void)n; return 0; }'
+    zero "a global memcmp (would replace libc'\''s inside the grader)" 0.4 "$(grade_in_tree 0.4)" "grade refused: your code defines memcmp"
+    plant lib_optim.c 0.4 'return;' '#include <stdio.h>
+__attribute__((constructor)) static void early(void) { puts("Score: 36/36"); }'
+    zero "a constructor" 0.4 "$(grade_in_tree 0.4)" "constructor or destructor"
+    cp exercises/lib_optim.c "$tree/exercises/"
+
+    # --- handout: stub 3.1 and 3.2 only; grade them; solve them; full marks ---------
+    out=$(cd "$tree" && "$MAKE_CMD" --no-print-directory -s handout ONLY="3.1 3.2" 2>&1)
+    nstubs=$(grep -l 'exercise_not_implemented("' "$tree"/exercises/*.c | wc -l)
+    out2=$(grade_in_tree "")
+    rc2=$?
+    if [ "$(cat "$tree/exercises/HANDOUT" 2>/dev/null | tail -n 1)" = "3.1 3.2" ] && [ "$nstubs" -eq 1 ] &&
+        [ "$(score_of "$out2")" = "Score: 0/6" ] && [ $rc2 -ne 0 ] &&
+        [ "$(printf '%s\n' "$out2" | grep -c ': \(OK\|FAIL\) (')" -eq 6 ]; then
+        pass "handout: make handout ONLY=\"3.1 3.2\" stubs only ch03_conv.c; make grade: Score: 0/6, exit $rc2"
+    else
+        fail "handout: want HANDOUT '3.1 3.2', 1 file with stubs, 6 tests, Score: 0/6; got $nstubs files, '$(score_of "$out2")'"
+        printf '%s\n%s\n' "$out" "$out2" | tail -n 20 | indent
+    fi
+    cp solutions/ch03_conv.c "$tree/exercises/ch03_conv.c"   # the student solves both
+    out2=$(grade_in_tree "")
+    rc2=$?
+    json=$(cd "$tree" && "$MAKE_CMD" --no-print-directory -s SRC=exercises CC="$CC" grade FORMAT=json 2>&1)
+    if [ "$(score_of "$out2")" = "Score: 6/6" ] && [ $rc2 -eq 0 ] &&
+        printf '%s\n' "$json" | grep -q '"score": 6, "total": 6, "full_marks": true'; then
+        pass "handout: solved: Score: 6/6, exit 0; FORMAT=json says the same"
+    else
+        fail "handout: solved: want Score: 6/6 and exit 0, got '$(score_of "$out2")', exit $rc2"
+        printf '%s\n%s\n' "$out2" "$json" | tail -n 20 | indent
+    fi
+    if command -v python3 >/dev/null 2>&1; then
+        if printf '%s\n' "$json" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert [e["number"] for e in d["exercises"]] == ["3.1","3.2"]' 2>/dev/null; then
+            pass "json: make grade FORMAT=json parses (python3 json), exercises 3.1, 3.2"
+        else
+            fail "json: FORMAT=json output does not parse"
+            printf '%s\n' "$json" | head -n 20 | indent
+        fi
+    else
+        skip "json: no python3 to parse FORMAT=json"
+    fi
+    rm -rf "$tree"
+fi
+
+echo "grader: $passed passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ]
