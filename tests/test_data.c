@@ -250,7 +250,7 @@ static void test_dataset_real(const char *name) {
     snprintf(path, sizeof path, "%s/SOURCE", dir);
     FILE *f = fopen(path, "r");
     if (!f) {
-        printf("  skip: no %s (run make data to test the real %s)\n", dir, name);
+        check_skip("no %s (run make data to test the real %s)", dir, name);
         return;
     }
     int train = -1, test = -1;

@@ -814,7 +814,7 @@ static void test_progress_plots(void) {
           "without gnuplot: one line saying how to render: %s", out);
 
     if (!plots_have_gnuplot()) {
-        printf("  skip: gnuplot is not installed; loss.gp, scatter.gp, gradnorm.gp not exercised\n");
+        check_skip("gnuplot is not installed; loss.gp, scatter.gp, gradnorm.gp not exercised");
         return;
     }
     code = run_child(plots_child, (void *)dir, out, sizeof out);
