@@ -134,7 +134,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(LIB)
 
 -include $(TEST_BINS:=.d)
 
-test: cuda-note $(TEST_BINS) $(CHAPTERS)
+test: cuda-note $(TEST_BINS) $(CHAPTERS) $(BUILD)/train_classifier
 	@BUILD=$(BUILD) CC="$(CC)" bash tests/run_tests.sh $(TEST_BINS) $(TEST_SCRIPTS)
 
 # --- grader -----------------------------------------------------------------------

@@ -285,6 +285,19 @@ static void test_dataset_real(const char *name) {
     unsetenv("GANBOOK_NO_FETCH");
 }
 
+// The same checks on tests/fixtures/synthetic_mnist.sh's made-up MNIST (300
+// training, 100 test images), so they run where `make data` never ran (CI).
+static void test_dataset_synthetic(void) {
+    const char *dir = TMP "/synthetic";
+    if (system("rm -rf " TMP "/synthetic && bash tests/fixtures/synthetic_mnist.sh " TMP "/synthetic 300 100") != 0) {
+        check(0, "tests/fixtures/synthetic_mnist.sh wrote %s", dir);
+        return;
+    }
+    setenv("GANBOOK_DATA", dir, 1);
+    test_dataset_real("mnist");
+    unsetenv("GANBOOK_DATA");
+}
+
 // ---------------------------------------------------------------------------
 // Minibatches
 
@@ -407,6 +420,7 @@ int main(void) {
     test_idx_bad();
     test_dataset_real("mnist");
     test_dataset_real("fashion");
+    test_dataset_synthetic();
     test_dataset_fake();
     test_batcher();
     test_toys();
