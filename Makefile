@@ -212,3 +212,15 @@ train_classifier: $(BUILD)/train_classifier
 classifier: train_classifier
 	./train_classifier --dataset $(DATASET)
 .PHONY: classifier train_classifier
+
+# --- grader branch: fuzzing and coverage ------------------------------------------
+# make fuzz [FUZZ_SECONDS=30]: each reader of untrusted input (IDX, checkpoint,
+# flags) under libFuzzer + ASan/UBSan for that long (tests/fuzz/run_fuzz.sh).
+# make coverage: line and branch coverage of common/ by make test, per file
+# (tests/coverage.sh; gcc's gcov, build/coverage).
+FUZZ_SECONDS ?= 30
+.PHONY: fuzz coverage
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run_fuzz.sh
+coverage:
+	@bash tests/coverage.sh
