@@ -2,6 +2,10 @@
 #   make chapter1 && ./chapter1     build and run a chapter
 #   make test                       the whole unit-test suite (solutions)
 #   make grade [SRC=exercises] [ONLY=0.3]  grade the exercises: Score x/y
+#                                   (FORMAT=json: one JSON document)
+#   make handout ONLY="3.1 3.2"     stub only those exercises in exercises/
+#   make fuzz [FUZZ_SECONDS=30]     fuzz the IDX, checkpoint and flag readers
+#   make coverage                   line/branch coverage of common/ by make test
 #   make bench                      speed against the yardsticks
 #   make data                       fetch MNIST / Fashion-MNIST
 #   make plots                      re-render every run's plots

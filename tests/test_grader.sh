@@ -10,14 +10,16 @@
 #               every test failing with its stub's "not implemented" message
 #   manifest    every exercise of solutions/ has a line in tests/grader/manifest.txt
 #               naming the function that holds it
-#   cheats      planted in a copy of the tree (tests/tmp/grader-cheats), each
-#               must score 0 through make grade: printing the old "done" marker
-#               and exit(0); 3.1 through the library's GEMM conv; 3.2 as
-#               return t_conv_transpose2d(...); exit(0) inside the exercise;
-#               a fake verdict on stdout; a forbidden call hidden in a static
-#               helper; inline-asm syscall; a global memcmp (interposing on
-#               libc); a constructor. The channel alone (--no-call-check) must
-#               still give 0 for the marker, exit(0) and fake-verdict cheats.
+#   cheats      planted in a copy of the tree (tests/tmp/grader-cheats), one
+#               per exercise, graded by one make grade; each must score 0:
+#               0.1 prints the old "done" marker and exits 0; 0.3 writes a
+#               fake verdict to stdout; 0.4 calls exit(0); 1.3 calls abort in
+#               a static helper; 2.1 leaves by an inline-asm exit syscall; 3.1
+#               runs the library's GEMM conv; 3.2 is return
+#               t_conv_transpose2d(...). The verdict channel alone
+#               (--no-call-check) must still give 0 to 0.1, 0.3, 0.4 and 2.1.
+#               A global memcmp (interposing on libc) and a constructor are
+#               refused outright (Score 0).
 #   handout     make handout ONLY="3.1 3.2" in that copy: only those are stubs,
 #               make grade grades them (0/6); with them solved, full marks, exit 0
 # The grader's own sources and the stubs must compile without warnings.
@@ -234,50 +236,72 @@ else
         (cd "$tree" && "$MAKE_CMD" --no-print-directory -s -j2 SRC=exercises CC="$CC" grade ONLY="$1" 2>&1)
     }
     channel_only() {  # the grader binary of the copy without the calls check
-        (cd "$tree" && ./build/exercises/grader --no-call-check "$1" 2>&1)
+        # shellcheck disable=SC2086
+        (cd "$tree" && ./build/exercises/grader --no-call-check $1 2>&1)
     }
     score_of() { printf '%s\n' "$1" | grep '^Score: ' | tail -n 1; }
-    zero() {  # zero NAME NUMBER OUTPUT EXPECT: Score 0/... and the reason shown
-        local name=$1 num=$2 out=$3 want=$4
-        if score_of "$out" | grep -q '^Score: 0/[1-9]' && printf '%s\n' "$out" | grep -q -F -- "$want"; then
-            pass "cheat: $name: $(score_of "$out"), '$want' shown"
-        else
-            fail "cheat: $name scored '$(score_of "$out")' (want Score: 0/..., and '$want')"
-            printf '%s\n' "$out" | head -n 20 | indent
-        fi
-        cp "exercises/$(basename "$cur")" "$tree/exercises/" 2>/dev/null
-    }
     inc='#include <stdio.h>
 #include <stdlib.h>'
-    cur=ch03_conv.c
-    plant ch03_conv.c 3.1 'printf("@@grade-test-done@@\n"); fflush(stdout); exit(0);' "$inc"
-    out=$(grade_in_tree 3.1)
-    zero "3.1 prints the old done-marker and exits 0" 3.1 "$out" "calls exit"
-    zero "3.1 marker + exit(0), channel alone" 3.1 "$(channel_only 3.1)" "exited with status 0 before the test finished"
-    plant ch03_conv.c 3.1 'ConvShape s = {N, C, H, W, OC, K, K, (H + 2 * pad - K) / stride + 1, (W + 2 * pad - K) / stride + 1, stride, pad}; conv_cpu_forward(\&s, CONV_GEMM, x, w, b, y); return;' '#include "conv_cpu.h"'
-    zero "3.1 through the library's GEMM conv (conv_cpu_forward)" 3.1 "$(grade_in_tree 3.1)" "calls conv_cpu_forward"
-    plant ch03_conv.c 3.2 'return t_conv_transpose2d(x, w, NULL, stride, pad, out_pad);'
-    zero "3.2 as return t_conv_transpose2d(...)" 3.2 "$(grade_in_tree 3.2)" "calls t_conv_transpose2d"
-    plant ch03_conv.c 3.2 'return helper(x, w, stride, pad, out_pad);' '#include "ops.h"
-static Tensor *helper(Tensor *x, Tensor *w, int s, int p, int o);'
-    printf '%s\n' '__attribute__((noinline)) static Tensor *helper(Tensor *x, Tensor *w, int s, int p, int o) { return t_conv_transpose2d(x, w, NULL, s, p, o); }' >>"$tree/exercises/ch03_conv.c"
-    zero "3.2 through a static helper" 3.2 "$(grade_in_tree 3.2)" "calls t_conv_transpose2d"
-    cur=lib_optim.c
+    # One make grade for the cheats the calls check stops, each in its own exercise:
+    plant lib_activations.c 0.1 'printf("@@grade-test-done@@\n"); fflush(stdout); exit(0);' "$inc"
+    plant lib_losses.c 0.3 'printf("OK (0.0s)\n@@grade-test-done@@\nScore: 36/36\n"); return 0.0;' "$inc"
     plant lib_optim.c 0.4 'exit(0);' "$inc"
-    zero "0.4 calls exit(0)" 0.4 "$(grade_in_tree 0.4)" "calls exit"
-    zero "0.4 exit(0), channel alone" 0.4 "$(channel_only 0.4)" "exited with status 0 before the test finished"
-    plant lib_optim.c 0.4 'printf("OK (0.0s)\n@@grade-test-done@@\nScore: 36/36\n"); return;' "$inc"
-    zero "0.4 writes a fake verdict to stdout" 0.4 "$(grade_in_tree 0.4)" "    Score: 36/36"
-    zero "0.4 fake verdict, channel alone" 0.4 "$(channel_only 0.4)" "got"
-    plant lib_optim.c 0.4 '{ long r; __asm__ volatile("syscall" : "=a"(r) : "a"(60L), "D"(0L)); (void)r; }'
-    zero "0.4 leaves by an inline-asm exit syscall" 0.4 "$(grade_in_tree 0.4)" "calls (syscall-instruction)"
-    zero "0.4 inline-asm exit, channel alone" 0.4 "$(channel_only 0.4)" "exited with status 0 before the test finished"
+    plant ch01_metrics.c 1.3 'return helper(K);' '#include <stdlib.h>
+static double helper(int K);'
+    printf '%s\n' '__attribute__((noinline)) static double helper(int K) { if (K > 1) abort(); return 0.0; }' >>"$tree/exercises/ch01_metrics.c"
+    plant ch02_losses.c 2.1 '{ long r; __asm__ volatile("syscall" : "=a"(r) : "a"(60L), "D"(0L)); (void)r; } return logits_fake;'
+    plant ch03_conv.c 3.1 'ConvShape s = {N, C, H, W, OC, K, K, (H + 2 * pad - K) / stride + 1, (W + 2 * pad - K) / stride + 1, stride, pad}; conv_cpu_forward(\&s, CONV_GEMM, x, w, b, y); return;' '#include "conv_cpu.h"'
+    cp "$tree/exercises/ch03_conv.c" "$tmp/ch03_conv.c"
+    CODE='return t_conv_transpose2d(x, w, NULL, stride, pad, out_pad);' awk '
+        index($0, "exercise_not_implemented(\"3.2\"") { sub(/exercise_not_implemented.*/, ENVIRON["CODE"]) } { print }' \
+        "$tmp/ch03_conv.c" >"$tree/exercises/ch03_conv.c"
+    out=$(grade_in_tree "0.1 0.3 0.4 1.3 2.1 3.1 3.2")
+    chan=$(channel_only "0.1 0.3 0.4 1.3 2.1 3.1 3.2" 2>&1; (cd "$tree" && ./build/exercises/grader --no-call-check 0.1 0.3 0.4 2.1 2>&1))
+    # subtotal N OUTPUT: the line "  exercise N: x/y" of OUTPUT
+    subtotal() { printf '%s\n' "$2" | grep "^  exercise $1: " | tail -n 1; }
+    zero() {  # zero NAME NUMBER OUTPUT EXPECT: the exercise's subtotal is 0/..., EXPECT shown under it
+        local name=$1 num=$2 out=$3 want=$4 sub
+        sub=$(subtotal "$num" "$out")
+        if printf '%s\n' "$sub" | grep -q ": 0/[1-9]" &&
+            printf '%s\n' "$out" | awk -v n="$num " 'index($0, n) == 1 { on = 1 } /^  exercise / { on = 0 } on' | grep -q -F -- "$want"; then
+            pass "cheat: $name:${sub#*:}, '$want'"
+        else
+            fail "cheat: $name scored '${sub#*:}' (want 0/..., and '$want' under its tests)"
+            printf '%s\n' "$out" | awk -v n="$num " 'index($0, n) == 1 || /^  exercise / || /^Score/' | head -n 12 | indent
+        fi
+    }
+    zero "0.1 prints the old done-marker and exits 0" 0.1 "$out" "calls exit"
+    zero "0.3 writes a fake verdict (OK, the marker, Score: 36/36) to stdout" 0.3 "$out" "    Score: 36/36"
+    zero "0.4 calls exit(0)" 0.4 "$out" "calls exit"
+    zero "1.3 calls abort in a static helper" 1.3 "$out" "calls abort"
+    zero "2.1 leaves by an inline-asm exit syscall" 2.1 "$out" "calls (syscall-instruction)"
+    zero "3.1 through the library's GEMM conv (conv_cpu_forward)" 3.1 "$out" "calls conv_cpu_forward"
+    zero "3.2 as return t_conv_transpose2d(...)" 3.2 "$out" "calls t_conv_transpose2d"
+    score=$(score_of "$out")
+    if printf '%s\n' "$score" | grep -q '^Score: 0/[1-9]'; then pass "cheats: $score"; else fail "cheats: want Score: 0/..., got '$score'"; fi
+    # The verdict channel alone (--no-call-check): output and exit(0) still score nothing.
+    zero "0.1 marker + exit(0), channel alone" 0.1 "$chan" "exited with status 0 before the test finished"
+    zero "0.3 fake verdict, channel alone" 0.3 "$chan" "got"
+    zero "0.4 exit(0), channel alone" 0.4 "$chan" "exited with status 0 before the test finished"
+    zero "2.1 inline-asm exit, channel alone" 2.1 "$chan" "exited with status 0 before the test finished"
+    for f in lib_activations.c lib_losses.c lib_optim.c ch01_metrics.c ch02_losses.c ch03_conv.c; do
+        cp "exercises/$f" "$tree/exercises/$f"
+    done
+    # Code that could tamper with the grader itself is refused outright.
+    refused() {  # refused NAME OUTPUT EXPECT
+        if [ "$(score_of "$2")" = "Score: 0/5" ] && printf '%s\n' "$2" | grep -q -F -- "$3"; then
+            pass "cheat: $1: refused, Score: 0/5, '$3'"
+        else
+            fail "cheat: $1: want 'grade refused' and Score: 0/5, got '$(score_of "$2")'"
+            printf '%s\n' "$2" | tail -n 8 | indent
+        fi
+    }
     plant lib_optim.c 0.4 'return;' 'int memcmp(const void *a, const void *b, unsigned long n);
 int memcmp(const void *a, const void *b, unsigned long n) { (void)a; (void)b; (void)n; return 0; }'
-    zero "a global memcmp (would replace libc'\''s inside the grader)" 0.4 "$(grade_in_tree 0.4)" "grade refused: your code defines memcmp"
+    refused "a global memcmp (it would replace libc's inside the grader)" "$(grade_in_tree 0.4)" "grade refused: your code defines memcmp"
     plant lib_optim.c 0.4 'return;' '#include <stdio.h>
 __attribute__((constructor)) static void early(void) { puts("Score: 36/36"); }'
-    zero "a constructor" 0.4 "$(grade_in_tree 0.4)" "constructor or destructor"
+    refused "a constructor" "$(grade_in_tree 0.4)" "constructor or destructor"
     cp exercises/lib_optim.c "$tree/exercises/"
 
     # --- handout: stub 3.1 and 3.2 only; grade them; solve them; full marks ---------

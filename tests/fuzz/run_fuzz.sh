@@ -12,12 +12,13 @@
 # harness's model, a few command lines. A crash stops with the input saved
 # (libFuzzer: build/fuzz/crash-*; driver: crash-<pid>.bin) and exit 1; rerun
 # one input with build/fuzz/fuzz_X FILE. Rerun this after changing a reader.
+# FUZZ_PLAIN=1 uses the plain driver even where libFuzzer is there.
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 unset MAKEFLAGS MFLAGS MAKELEVEL
 secs=${FUZZ_SECONDS:-30}
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
-if printf 'int LLVMFuzzerTestOneInput(const char *d, long n) { (void)d; (void)n; return 0; }' |
+if [ "${FUZZ_PLAIN:-0}" != 1 ] && printf 'int LLVMFuzzerTestOneInput(const char *d, long n) { (void)d; (void)n; return 0; }' |
     clang -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null; then
     mode=libfuzzer CC=clang build=build/fuzz
     opt="-g -O1 -fno-omit-frame-pointer $san -fsanitize=fuzzer-no-link"
