@@ -10,7 +10,7 @@
 #               every test failing with its stub's "not implemented" message
 #   manifest    every exercise of solutions/ has a line in tests/grader/manifest.txt
 #               naming the function that holds it
-#   cheats      planted in a copy of the tree (tests/tmp/grader-cheats), one
+#   cheats      planted in a copy of the tree (tests/tmp/grader-cheats.PID), one
 #               per exercise, graded by one make grade; each must score 0:
 #               0.1 prints the old "done" marker and exits 0; 0.3 writes a
 #               fake verdict to stdout; 0.4 calls exit(0); 1.3 calls abort in
@@ -33,6 +33,9 @@ MAKE_CMD=${MAKE:-make}
 # The builds below choose their own flags: drop what a calling make passes
 # down (its SRC=, DEBUG=, -j jobserver).
 unset MAKEFLAGS MFLAGS MAKELEVEL
+# ... and the BUILD that make test exports (build/solutions): every build here
+# names its own directory, and the cheats' copy of the tree uses the default.
+unset BUILD
 # One build directory per copy and compiler (make would not rebuild objects
 # when only CC changes).
 cc_tag=$(basename "${CC%% *}" | tr -c 'A-Za-z0-9._\n-' '_')
@@ -216,11 +219,15 @@ if [ "${GRADER_SKIP_CHEATS:-0}" = 1 ]; then
 elif [ $student_work -eq 1 ] || [ -f exercises/HANDOUT ]; then
     skip "cheats: exercises/ is not the committed stubs (your work or a hand-out)"
 else
-    tree=tests/tmp/grader-cheats
+    tree=tests/tmp/grader-cheats.$$
     rm -rf "$tree" && mkdir -p "$tree/build" "$tree/tests"
     cp -a Makefile common solutions exercises chapters "$tree/"
     cp -a tests/grader "$tree/tests/"
     [ -d "build/grade-exercises-$cc_tag" ] && cp -a "build/grade-exercises-$cc_tag" "$tree/build/exercises"
+    # Back-date the copied build by 10 s: a file planted in the same second as
+    # an object was built would otherwise look no newer to make on a file
+    # system with coarse timestamps, and the stale object would be graded.
+    find "$tree/build" -exec touch -h -d "@$(($(date +%s) - 10))" {} + 2>/dev/null
     # plant FILE NUMBER CODE [TOP]: the stub call of exercise NUMBER becomes CODE;
     # TOP goes above the file's first line (includes, helpers).
     plant() {
@@ -267,7 +274,7 @@ static double helper(int K);'
             pass "cheat: $name:${sub#*:}, '$want'"
         else
             fail "cheat: $name scored '${sub#*:}' (want 0/..., and '$want' under its tests)"
-            printf '%s\n' "$out" | awk -v n="$num " 'index($0, n) == 1 || /^  exercise / || /^Score/' | head -n 12 | indent
+            printf '%s\n' "$out" | awk -v n="$num " 'index($0, n) == 1 { on = 1 } /^  exercise / { on = 0 } on' | head -n 20 | indent
         fi
     }
     zero "0.1 prints the old done-marker and exits 0" 0.1 "$out" "calls exit"
