@@ -1,7 +1,7 @@
 // driver.c: a plain random-mutation driver for the fuzz harnesses, used when
 // the compiler has no libFuzzer (gcc, or a clang without -fsanitize=fuzzer).
 //   fuzz_x SECONDS SEED_FILE...
-// Starts from the seed files, and until SECONDS have passed feeds
+// Runs each seed file as it is, then until SECONDS have passed feeds
 // LLVMFuzzerTestOneInput mutations of them (flipped bits, random bytes,
 // interesting 32-bit values in both byte orders, cuts, growths, splices).
 // A crash ends the run with the input saved to crash-<pid>.bin.
@@ -41,11 +41,11 @@ static uint64_t rnd(void) {
 }
 
 int main(int argc, char **argv) {
+    if (LLVMFuzzerInitialize) LLVMFuzzerInitialize(&argc, &argv);
     if (argc < 3) {
         fprintf(stderr, "usage: %s SECONDS SEED_FILE...\n", argv[0]);
         return 2;
     }
-    if (LLVMFuzzerInitialize) LLVMFuzzerInitialize(&argc, &argv);
     signal(SIGSEGV, on_crash), signal(SIGABRT, on_crash), signal(SIGBUS, on_crash), signal(SIGFPE, on_crash);
     double seconds = atof(argv[1]);
     int nseeds = argc - 2;
@@ -61,6 +61,11 @@ int main(int argc, char **argv) {
                                            0x80000000u, 0xffffffffu, 0x40000, 0x10000000, 28, 2051, 3};
     time_t end = time(NULL) + (time_t)seconds;
     long runs = 0;
+    for (int i = 0; i < nseeds; i++, runs++) {  // every seed as it is, first
+        memcpy(buf, seed[i], seed_n[i]);
+        cur_n = seed_n[i];
+        LLVMFuzzerTestOneInput(buf, cur_n);
+    }
     while (time(NULL) < end) {
         int k = (int)(rnd() % (uint64_t)nseeds);
         size_t n = seed_n[k];
