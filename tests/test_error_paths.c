@@ -7,7 +7,9 @@
 //               no <path>.tmp left behind;
 //   the run loop stopping on a non-finite loss (gan_run_step_done): exit 1,
 //               "training diverged at step N" and a HINT naming the last
-//               checkpoint (or "none yet");
+//               checkpoint (or "none yet"); a checkpoint that cannot be
+//               saved (the run goes on, marked failed); --batch larger than
+//               the dataset (exit 2);
 //   the evaluation refusing what it cannot score (eval_images on a missing
 //               dataset directory or with NaN pixels).
 // (tests/test_checkpoint.c has the other damaged files; this file only adds.)
@@ -175,12 +177,15 @@ static void checkpoint_save_errors(void) {
 
 static long nan_at;        // the step whose row holds a NaN (or inf)
 static double bad_value;
+static const char *out_dir = TMP "/run";
+static const char *dataset = "ring8", *batch = "256";
 
 static Tensor *generate(void *model, Tensor *z) { return mlp_forward((Mlp *)model, z); }
 
 static int diverging_run(void) {
-    char *argv[] = {"test_run", "--dataset", "ring8", "--steps", "6", "--checkpoint-every", "2",
-                    "--sample-every", "0", "--log-every", "1", "--out", TMP "/run", "--force", NULL};
+    char *argv[] = {"test_run", "--dataset", (char *)dataset, "--batch", (char *)batch, "--steps", "6",
+                    "--checkpoint-every", "2", "--sample-every", "0", "--log-every", "1", "--out", (char *)out_dir,
+                    "--force", NULL};
     int argc = (int)(sizeof argv / sizeof *argv) - 1;
     GanRun run;
     gan_run_defaults(&run, "test_run", argc, argv);
@@ -193,8 +198,8 @@ static int diverging_run(void) {
     static Params pg, pd;
     params_init(&pg, "G");
     params_init(&pd, "D");
-    mlp_init(&g, &pg, (int[]){run.z_dim, 4, 2}, 3, ACT_RELU, ACT_NONE, &run.rng);
-    mlp_init(&d, &pd, (int[]){2, 4, 1}, 3, ACT_RELU, ACT_NONE, &run.rng);
+    mlp_init(&g, &pg, (int[]){run.z_dim, 4, run.x_dim}, 3, ACT_RELU, ACT_NONE, &run.rng);
+    mlp_init(&d, &pd, (int[]){run.x_dim, 4, 1}, 3, ACT_RELU, ACT_NONE, &run.rng);
     Optimizer *og = optim_adam(&pg, 1e-3f, 0.5f, 0.999f, 1e-8f, 0.0f);
     Optimizer *od = optim_adam(&pd, 1e-3f, 0.5f, 0.999f, 1e-8f, 0.0f);
     gan_run_track(&run, &pg, &pd, og, od);
@@ -205,7 +210,7 @@ static int diverging_run(void) {
         if (run.step + 1 == nan_at) row[2] = bad_value;
         gan_run_step_done(&run, row, generate, &g);
     }
-    return 0;  // not reached when a row holds a non-finite value
+    return run.failed ? 12 : 0;  // not reached when a row holds a non-finite value
 }
 
 static void run_divergence(void) {
@@ -227,6 +232,30 @@ static void run_divergence(void) {
     nan_at = 0;
     code = run_child(diverging_run, out, sizeof out);
     check(code == 0, "the same run with finite losses ends normally (exit %d)", code);
+
+    // checkpoint.bin is a directory: every save fails, says why, and the run
+    // is marked failed (it goes on training).
+    out_dir = TMP "/blocked";
+    if (system("rm -rf " TMP "/blocked && mkdir -p " TMP "/blocked/checkpoint.bin/x") != 0) printf("  (mkdir failed)\n");
+    code = run_child(diverging_run, out, sizeof out);
+    check(code == 12 && strstr(out, "error: cannot move checkpoint") && strstr(out, "HINT:"),
+          "checkpoint.bin is a directory: each save says why, the run is marked failed (exit %d): %s", code,
+          strstr(out, "error:") ? strstr(out, "error:") : out);
+    out_dir = TMP "/run";
+
+    // An image dataset with fewer images than --batch: a usage error (exit 2).
+    if (system("bash tests/fixtures/synthetic_mnist.sh " TMP "/syn 20 10 >/dev/null") == 0) {
+        setenv("GANBOOK_DATA", TMP "/syn", 1);
+        setenv("GANBOOK_NO_FETCH", "1", 1);
+        dataset = "mnist", batch = "64";
+        code = run_child(diverging_run, out, sizeof out);
+        check(code == 2 && strstr(out, "--batch 64 is larger than the 20 training images") && strstr(out, "HINT:"),
+              "--batch 64 on 20 images: a usage error, exit 2 (exit %d): %s", code, out);
+        dataset = "ring8", batch = "256";
+        unsetenv("GANBOOK_DATA");
+        unsetenv("GANBOOK_NO_FETCH");
+    } else
+        check(0, "tests/fixtures/synthetic_mnist.sh wrote " TMP "/syn");
 }
 
 // ---------------------------------------------------------------------------
