@@ -271,6 +271,14 @@ static void eval_errors(void) {
     check(rc == -1 && strstr(err, "HINT"), "eval_images with no dataset directory: -1 and a HINT: %s", err);
     rc = eval_images("cifar10", x, 16, 32, 32, &r, err, sizeof err);
     check(rc == -1 && err[0], "eval_images on an unknown dataset: -1 and a message: %s", err);
+    rc = eval_images("mnist", x, 1, 32, 32, &r, err, sizeof err);
+    check(rc == -1 && strstr(err, "cannot evaluate 1 image") && strstr(err, "HINT"), "eval_images of 1 image: %s", err);
+    rc = eval_images("mnist", x, 16, 30, 30, &r, err, sizeof err);
+    check(rc == -1 && strstr(err, "30x30") && strstr(err, "HINT"), "eval_images of 30x30 images: %s", err);
+    x[5 * 1024 + 7] = NAN;
+    rc = eval_images("mnist", x, 16, 32, 32, &r, err, sizeof err);
+    check(rc == -1 && strstr(err, "image 5 holds a non-finite value") && strstr(err, "HINT"),
+          "eval_images with a NaN pixel (a diverged generator): %s", err);
     free(x);
     unsetenv("GANBOOK_DATA");
     unsetenv("GANBOOK_NO_FETCH");
