@@ -160,6 +160,28 @@ static void checkpoint_save_errors(void) {
     free(before);
     free(after);
 
+    // A path longer than any the file system takes.
+    char *long_path = malloc(6000);
+    memset(long_path, 'a', 5999);
+    long_path[5999] = 0;
+    Checkpoint lp;
+    ckpt_init(&lp, "error paths", &rng);
+    ckpt_add_params(&lp, &params);
+    CkptStatus ls = ckpt_save(&lp, long_path);
+    // (The message quotes the whole path, so its HINT falls past the end of
+    // ck.error's 2048 bytes: only the first line is checked.)
+    check(ls == CKPT_ERR_IO && strstr(lp.error, "checkpoint path too long"),
+          "a save to a 6000-character path: CKPT_ERR_IO: %.60s...", lp.error);
+    free(long_path);
+    // ckpt_peek (--sample's first look) on a directory and on a missing file.
+    CkptInfo info;
+    CkptStatus ps = ckpt_peek(TMP, &info);
+    check(ps == CKPT_ERR_IO && strstr(info.error, "not a regular file") && strstr(info.error, "HINT:"),
+          "ckpt_peek of a directory: %s", info.error);
+    ps = ckpt_peek(TMP "/missing.bin", &info);
+    check(ps == CKPT_ERR_IO && strstr(info.error, "cannot open") && strstr(info.error, "HINT:"),
+          "ckpt_peek of a missing file: %s", info.error);
+
     // The target is a non-empty directory: rename() cannot replace it.
     mkdir(TMP "/dir.bin", 0755);
     write_all(TMP "/dir.bin/keep", "x", 1);
