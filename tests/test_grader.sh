@@ -240,7 +240,7 @@ else
     }
     # grade NUMBER [extra grader args]: make grade in the copy; prints its output
     grade_in_tree() {
-        (cd "$tree" && "$MAKE_CMD" --no-print-directory -s -j2 SRC=exercises CC="$CC" grade ONLY="$1" 2>&1)
+        (cd "$tree" && "$MAKE_CMD" --no-print-directory -s -j2 SRC=exercises BUILD=build/exercises CC="$CC" grade ONLY="$1" 2>&1)
     }
     channel_only() {  # the grader binary of the copy without the calls check
         # shellcheck disable=SC2086
@@ -327,7 +327,7 @@ __attribute__((constructor)) static void early(void) { puts("Score: 36/36"); }'
     cp solutions/ch03_conv.c "$tree/exercises/ch03_conv.c"   # the student solves both
     out2=$(grade_in_tree "")
     rc2=$?
-    json=$(cd "$tree" && "$MAKE_CMD" --no-print-directory -s SRC=exercises CC="$CC" grade FORMAT=json 2>&1)
+    json=$(cd "$tree" && "$MAKE_CMD" --no-print-directory -s SRC=exercises BUILD=build/exercises CC="$CC" grade FORMAT=json 2>&1)
     if [ "$(score_of "$out2")" = "Score: 6/6" ] && [ $rc2 -eq 0 ] &&
         printf '%s\n' "$json" | grep -q '"score": 6, "total": 6, "full_marks": true'; then
         pass "handout: solved: Score: 6/6, exit 0; FORMAT=json says the same"
