@@ -2,6 +2,10 @@
 #   make chapter1 && ./chapter1     build and run a chapter
 #   make test                       the whole unit-test suite (solutions)
 #   make grade [SRC=exercises] [ONLY=0.3]  grade the exercises: Score x/y
+#                                   (FORMAT=json: one JSON document)
+#   make handout ONLY="3.1 3.2"     stub only those exercises in exercises/
+#   make fuzz [FUZZ_SECONDS=30]     fuzz the IDX, checkpoint and flag readers
+#   make coverage                   line/branch coverage of common/ by make test
 #   make bench                      speed against the yardsticks
 #   make data                       fetch MNIST / Fashion-MNIST
 #   make plots                      re-render every run's plots
@@ -105,7 +109,7 @@ $(LIB): $(LIB_OBJS)
 
 -include $(LIB_OBJS:.o=.d)
 
-.PHONY: all test grade run-grader bench data plots clean cuda-note lib
+.PHONY: all test grade run-grader handout bench data plots clean cuda-note lib
 
 cuda-note:
 	@echo "$(CUDA_NOTE)"
@@ -141,21 +145,43 @@ $(BUILD)/tests/%: tests/%.c $(TEST_COMMON) $(LIB)
 
 -include $(TEST_BINS:=.d)
 
-test: cuda-note $(TEST_BINS) $(CHAPTERS)
+test: cuda-note $(TEST_BINS) $(CHAPTERS) $(BUILD)/train_classifier
 	@BUILD=$(BUILD) CC="$(CC)" bash tests/run_tests.sh $(TEST_BINS) $(TEST_SCRIPTS)
 
 # --- grader -----------------------------------------------------------------------
-# Grades exercises/ unless SRC is given on the command line.
+# Grades exercises/ unless SRC is given on the command line; ONLY="3.1 3.2"
+# grades those (default: the list in exercises/HANDOUT when there is one),
+# FORMAT=json prints one JSON document. See tests/grader/grader.c.
 GRADE_SRC := $(if $(filter command line,$(origin SRC)),$(SRC),exercises)
 grade:
 	@$(MAKE) --no-print-directory -s SRC=$(GRADE_SRC) run-grader
 
+GRADE_ONLY := $(or $(ONLY),$(if $(filter exercises,$(SRC)),$(shell sed 's/\#.*//' exercises/HANDOUT 2>/dev/null)))
 run-grader: $(BUILD)/grader
-	@$(BUILD)/grader $(ONLY)
+	@bash tests/grader/grade.sh $(BUILD) $(if $(filter json,$(FORMAT)),--json) $(GRADE_ONLY)
 
-$(BUILD)/grader: $(wildcard tests/grader/*.c) $(wildcard tests/grader/*.h) $(LIB)
+# make handout ONLY="3.1 3.2": rewrites exercises/ with only those exercises
+# stubbed (the others keep the reference code) and records the list in
+# exercises/HANDOUT; make grade then grades that subset. Overwrites exercises/.
+handout:
+	@if [ -z "$(strip $(ONLY))" ]; then echo 'make handout: which exercises? make handout ONLY="3.1 3.2"'; \
+	    echo 'HINT: numbers as in exercises/README.md; "3" hands out all of chapter 3'; exit 2; fi
+	@bash tests/grader/make_stubs.sh exercises --only "$(ONLY)"
+	@echo "exercises/: stubs for $(ONLY) (the others solved); make grade grades them"
+
+# What each student function calls: the same sources compiled once more with
+# a section per function (tests/grader/calls.sh reads the relocations).
+CALLS_OBJS := $(patsubst %.c,$(BUILD)/calls/%.o,$(wildcard $(SRC)/*.c))
+$(BUILD)/calls/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/grader $(wildcard tests/grader/*.c) $(LIB) $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) -ffunction-sections -fdata-sections -MMD -MP -c $< -o $@
+-include $(CALLS_OBJS:.o=.d)
+$(BUILD)/student-calls.txt: $(CALLS_OBJS) tests/grader/calls.sh
+	@bash tests/grader/calls.sh $(CALLS_OBJS) >$@.tmp && mv -f $@.tmp $@
+
+$(BUILD)/grader: $(wildcard tests/grader/*.c) $(wildcard tests/grader/*.h) $(LIB) $(BUILD)/student-calls.txt
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/grader -DGRADER_CALLS='"$(BUILD)/student-calls.txt"' $(wildcard tests/grader/*.c) $(LIB) $(LDLIBS) -o $@
 
 # --- bench --------------------------------------------------------------------------
 BENCH_SRCS := $(wildcard bench/*.c)
@@ -311,3 +337,14 @@ figures-ch4: chapter4
 .PHONY: ablation-ch7
 ablation-ch7: chapter7
 	@bash chapters/ch07_modern_recipe/ablation.sh
+# --- grader branch: fuzzing and coverage ------------------------------------------
+# make fuzz [FUZZ_SECONDS=30]: each reader of untrusted input (IDX, checkpoint,
+# flags) under libFuzzer + ASan/UBSan for that long (tests/fuzz/run_fuzz.sh).
+# make coverage: line and branch coverage of common/ by make test, per file
+# (tests/coverage.sh; gcc's gcov, build/coverage).
+FUZZ_SECONDS ?= 30
+.PHONY: fuzz coverage
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run_fuzz.sh
+coverage:
+	@bash tests/coverage.sh

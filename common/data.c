@@ -65,11 +65,13 @@ int idx_read(const char *path, Idx *out) {
             return idx_error(path, IDX_HINT, "dimension %d is %u: not a plausible IDX file", d, v);
         }
         out->dims[d] = (int)v;
-        total *= v;
-        if (total > ((uint64_t)1 << 36)) {
+        // Checked before multiplying, so total never wraps (262144 x 262144 x
+        // 268435456 is 2^64, which wrapped to 0 when checked after).
+        if (v != 0 && total > ((uint64_t)1 << 36) / v) {
             fclose(f);
             return idx_error(path, IDX_HINT, "header announces more than 64 GiB: not a plausible IDX file");
         }
+        total *= v;
     }
     long header = 4 + 4L * ndim;
     fseek(f, 0, SEEK_END);

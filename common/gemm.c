@@ -159,7 +159,7 @@ static void micro_kernel(int kc, const float *restrict Ap, const float *restrict
         }
     }
     float alpha = out->alpha;
-    float *C = out->data + (long)i0 * out->ld + j0;
+    float *C = out->store ? NULL : out->data + (long)i0 * out->ld + j0;  // data is NULL with a store
     int ldc = out->ld;
     if (!out->store && mr == MR && nr == NR) {
         for (int i = 0; i < MR; i++)

@@ -8,6 +8,20 @@
 #   solutions   the grader built with SRC=solutions prints Score: y/y, exits 0
 #   exercises   built with SRC=exercises it prints Score: 0/y, exits non-zero,
 #               every test failing with its stub's "not implemented" message
+#   manifest    every exercise of solutions/ has a line in tests/grader/manifest.txt
+#               naming the function that holds it
+#   cheats      planted in a copy of the tree (tests/tmp/grader-cheats.PID), one
+#               per exercise, graded by one make grade; each must score 0:
+#               0.1 prints the old "done" marker and exits 0; 0.3 writes a
+#               fake verdict to stdout; 0.4 calls exit(0); 1.3 calls abort in
+#               a static helper; 2.1 leaves by an inline-asm exit syscall; 3.1
+#               runs the library's GEMM conv; 3.2 is return
+#               t_conv_transpose2d(...). The verdict channel alone
+#               (--no-call-check) must still give 0 to 0.1, 0.3, 0.4 and 2.1.
+#               A global memcmp (interposing on libc) and a constructor are
+#               refused outright (Score 0).
+#   handout     make handout ONLY="3.1 3.2" in that copy: only those are stubs,
+#               make grade grades them (0/6); with them solved, full marks, exit 0
 # The grader's own sources and the stubs must compile without warnings.
 # When exercises/ holds your own work (it differs from the committed stubs,
 # and those match solutions/), the stubs and exercises checks say so and pass.
@@ -19,11 +33,16 @@ MAKE_CMD=${MAKE:-make}
 # The builds below choose their own flags: drop what a calling make passes
 # down (its SRC=, DEBUG=, -j jobserver).
 unset MAKEFLAGS MFLAGS MAKELEVEL
+# ... and the BUILD that make test exports (build/solutions): every build here
+# names its own directory, and the cheats' copy of the tree uses the default.
+unset BUILD
 # One build directory per copy and compiler (make would not rebuild objects
 # when only CC changes).
 cc_tag=$(basename "${CC%% *}" | tr -c 'A-Za-z0-9._\n-' '_')
 passed=0
 failed=0
+skipped=0
+skip() { skipped=$((skipped + 1)); echo "skip  $*"; }
 pass() { passed=$((passed + 1)); echo "ok    $*"; }
 fail() { failed=$((failed + 1)); echo "FAIL  $*"; }
 indent() { sed 's/^/      /'; }
@@ -33,7 +52,11 @@ trap 'rm -rf "$tmp"' EXIT
 
 # --- stubs: exercises/ == make_stubs.sh(solutions/) ---------------------------
 student_work=0
-if ! bash tests/grader/make_stubs.sh "$tmp/stubs" 2>"$tmp/stubs.err"; then
+handout=()
+if [ -f exercises/HANDOUT ]; then
+    handout=(--only "$(sed 's/#.*//' exercises/HANDOUT | tr '\n' ' ')")
+fi
+if ! bash tests/grader/make_stubs.sh "$tmp/stubs" "${handout[@]}" 2>"$tmp/stubs.err"; then
     fail "stubs: tests/grader/make_stubs.sh failed"
     indent <"$tmp/stubs.err"
 else
@@ -55,6 +78,7 @@ else
             for f in "$tmp"/stubs/*.c; do
                 git show "HEAD:exercises/$(basename "$f")" >"$tmp/committed/$(basename "$f")" 2>/dev/null
             done
+            # (the committed copy is compared with the stubs of the current HANDOUT)
             differs "$tmp/committed" || committed_ok=1
         fi
         if [ $committed_ok -eq 1 ]; then
@@ -135,7 +159,7 @@ build_grader() {
 
 total=""
 if build_grader solutions; then
-    "build/grade-solutions-$cc_tag/grader" >"$tmp/out.solutions" 2>&1
+    bash tests/grader/grade.sh "build/grade-solutions-$cc_tag" >"$tmp/out.solutions" 2>&1
     rc=$?
     score=$(tail -n 1 "$tmp/out.solutions")
     total=$(printf '%s\n' "$score" | sed -n 's|^Score: \([0-9]*\)/\([0-9]*\)$|\2|p')
@@ -150,12 +174,16 @@ fi
 if [ $student_work -eq 1 ]; then
     pass "exercises: not graded here (exercises/ holds your work; make grade grades it)"
 elif build_grader exercises; then
-    "build/grade-exercises-$cc_tag/grader" >"$tmp/out.exercises" 2>&1
+    only=""
+    [ -f exercises/HANDOUT ] && only=$(sed 's/#.*//' exercises/HANDOUT | tr '\n' ' ')
+    # shellcheck disable=SC2086
+    bash tests/grader/grade.sh "build/grade-exercises-$cc_tag" $only >"$tmp/out.exercises" 2>&1
     rc=$?
     score=$(tail -n 1 "$tmp/out.exercises")
     ntests=$(grep -c ': \(OK\|FAIL\) (' "$tmp/out.exercises")
     nstub=$(grep -c '^    exercise [0-9.]* not implemented' "$tmp/out.exercises")
     want_total=${total:-$ntests}
+    [ -n "$only" ] && want_total=$(sed -n 's|^Score: 0/\([0-9.]*\)$|\1|p' "$tmp/out.exercises")
     if [ "$score" = "Score: 0/$want_total" ] && [ $rc -ne 0 ] && [ "$nstub" -eq "$ntests" ]; then
         pass "exercises: $score, exit $rc, all $ntests tests stopped by their stubs"
     else
@@ -165,5 +193,160 @@ elif build_grader exercises; then
     fi
 fi
 
-echo "grader: $passed passed, $failed failed"
+# --- manifest: every exercise has a line, with the right function -------------------
+man_ok=1
+while read -r num fn; do
+    line=$(awk -v n="$num" '$1 == n' tests/grader/manifest.txt)
+    if [ -z "$line" ]; then
+        man_ok=0; echo "      exercise $num ($fn) has no line in tests/grader/manifest.txt"
+    elif [ "$(printf '%s\n' "$line" | awk '{print $4}')" != "$fn" ]; then
+        man_ok=0; echo "      manifest: exercise $num is in $fn, the manifest says $(printf '%s\n' "$line" | awk '{print $4}')"
+    fi
+done < <(bash tests/grader/make_stubs.sh "$tmp/mstubs" 2>/dev/null &&
+    sed -n 's|.*exercise_not_implemented("\([0-9.]*\)", "[^"]*", "\([A-Za-z_0-9]*\)");|\1 \2|p' "$tmp"/mstubs/*.c)
+nman=$(grep -cv '^[ \t]*\(#\|$\)' tests/grader/manifest.txt)
+if [ $man_ok -eq 1 ] && [ "$nman" -gt 0 ]; then
+    pass "manifest: all $nman exercises have a line naming their function"
+else
+    fail "manifest: tests/grader/manifest.txt does not match solutions/ (above)"
+fi
+
+# --- cheats: planted in a copy of the tree; each must score 0 --------------------------
+# The copy shares nothing with the real tree but the grader's build (copied, so
+# only the planted file recompiles).
+if [ "${GRADER_SKIP_CHEATS:-0}" = 1 ]; then
+    skip "cheats: GRADER_SKIP_CHEATS=1"
+elif [ $student_work -eq 1 ] || [ -f exercises/HANDOUT ]; then
+    skip "cheats: exercises/ is not the committed stubs (your work or a hand-out)"
+else
+    tree=tests/tmp/grader-cheats.$$
+    rm -rf "$tree" && mkdir -p "$tree/build" "$tree/tests"
+    cp -a Makefile common solutions exercises chapters "$tree/"
+    cp -a tests/grader "$tree/tests/"
+    [ -d "build/grade-exercises-$cc_tag" ] && cp -a "build/grade-exercises-$cc_tag" "$tree/build/exercises"
+    # Back-date the copied build by 10 s: a file planted in the same second as
+    # an object was built would otherwise look no newer to make on a file
+    # system with coarse timestamps, and the stale object would be graded.
+    find "$tree/build" -exec touch -h -d "@$(($(date +%s) - 10))" {} + 2>/dev/null
+    # plant FILE NUMBER CODE [TOP]: the stub call of exercise NUMBER becomes CODE;
+    # TOP goes above the file's first line (includes, helpers).
+    plant() {
+        local f=$tree/exercises/$1 num=$2 code=$3 top=${4:-}
+        cp "exercises/$1" "$f"
+        CODE=$code NUM=$num awk '
+            index($0, "exercise_not_implemented(\"" ENVIRON["NUM"] "\"") { sub(/exercise_not_implemented.*/, ENVIRON["CODE"]) }
+            { print }' "exercises/$1" >"$f"
+        if [ -n "$top" ]; then printf '%s\n' "$top" | cat - "$f" >"$f.new" && mv "$f.new" "$f"; fi
+    }
+    # grade NUMBER [extra grader args]: make grade in the copy; prints its output
+    grade_in_tree() {
+        (cd "$tree" && "$MAKE_CMD" --no-print-directory -s -j2 SRC=exercises BUILD=build/exercises CC="$CC" grade ONLY="$1" 2>&1)
+    }
+    channel_only() {  # the grader binary of the copy without the calls check
+        # shellcheck disable=SC2086
+        (cd "$tree" && ./build/exercises/grader --no-call-check $1 2>&1)
+    }
+    score_of() { printf '%s\n' "$1" | grep '^Score: ' | tail -n 1; }
+    inc='#include <stdio.h>
+#include <stdlib.h>'
+    # One make grade for the cheats the calls check stops, each in its own exercise:
+    plant lib_activations.c 0.1 'printf("@@grade-test-done@@\n"); fflush(stdout); exit(0);' "$inc"
+    plant lib_losses.c 0.3 'printf("OK (0.0s)\n@@grade-test-done@@\nScore: 36/36\n"); return 0.0;' "$inc"
+    plant lib_optim.c 0.4 'exit(0);' "$inc"
+    plant ch01_metrics.c 1.3 'return helper(K);' '#include <stdlib.h>
+static double helper(int K);'
+    printf '%s\n' '__attribute__((noinline)) static double helper(int K) { if (K > 1) abort(); return 0.0; }' >>"$tree/exercises/ch01_metrics.c"
+    plant ch02_losses.c 2.1 '{ long r; __asm__ volatile("syscall" : "=a"(r) : "a"(60L), "D"(0L)); (void)r; } return logits_fake;'
+    plant ch03_conv.c 3.1 'ConvShape s = {N, C, H, W, OC, K, K, (H + 2 * pad - K) / stride + 1, (W + 2 * pad - K) / stride + 1, stride, pad}; conv_cpu_forward(\&s, CONV_GEMM, x, w, b, y); return;' '#include "conv_cpu.h"'
+    cp "$tree/exercises/ch03_conv.c" "$tmp/ch03_conv.c"
+    CODE='return t_conv_transpose2d(x, w, NULL, stride, pad, out_pad);' awk '
+        index($0, "exercise_not_implemented(\"3.2\"") { sub(/exercise_not_implemented.*/, ENVIRON["CODE"]) } { print }' \
+        "$tmp/ch03_conv.c" >"$tree/exercises/ch03_conv.c"
+    out=$(grade_in_tree "0.1 0.3 0.4 1.3 2.1 3.1 3.2")
+    chan=$(channel_only "0.1 0.3 0.4 1.3 2.1 3.1 3.2" 2>&1; (cd "$tree" && ./build/exercises/grader --no-call-check 0.1 0.3 0.4 2.1 2>&1))
+    # subtotal N OUTPUT: the line "  exercise N: x/y" of OUTPUT
+    subtotal() { printf '%s\n' "$2" | grep "^  exercise $1: " | tail -n 1; }
+    zero() {  # zero NAME NUMBER OUTPUT EXPECT: the exercise's subtotal is 0/..., EXPECT shown under it
+        local name=$1 num=$2 out=$3 want=$4 sub
+        sub=$(subtotal "$num" "$out")
+        if printf '%s\n' "$sub" | grep -q ": 0/[1-9]" &&
+            printf '%s\n' "$out" | awk -v n="$num " 'index($0, n) == 1 { on = 1 } /^  exercise / { on = 0 } on' | grep -q -F -- "$want"; then
+            pass "cheat: $name:${sub#*:}, '$want'"
+        else
+            fail "cheat: $name scored '${sub#*:}' (want 0/..., and '$want' under its tests)"
+            printf '%s\n' "$out" | awk -v n="$num " 'index($0, n) == 1 { on = 1 } /^  exercise / { on = 0 } on' | head -n 20 | indent
+        fi
+    }
+    zero "0.1 prints the old done-marker and exits 0" 0.1 "$out" "calls exit"
+    zero "0.3 writes a fake verdict (OK, the marker, Score: 36/36) to stdout" 0.3 "$out" "    Score: 36/36"
+    zero "0.4 calls exit(0)" 0.4 "$out" "calls exit"
+    zero "1.3 calls abort in a static helper" 1.3 "$out" "calls abort"
+    zero "2.1 leaves by an inline-asm exit syscall" 2.1 "$out" "calls (syscall-instruction)"
+    zero "3.1 through the library's GEMM conv (conv_cpu_forward)" 3.1 "$out" "calls conv_cpu_forward"
+    zero "3.2 as return t_conv_transpose2d(...)" 3.2 "$out" "calls t_conv_transpose2d"
+    score=$(score_of "$out")
+    if printf '%s\n' "$score" | grep -q '^Score: 0/[1-9]'; then pass "cheats: $score"; else fail "cheats: want Score: 0/..., got '$score'"; fi
+    # The verdict channel alone (--no-call-check): output and exit(0) still score nothing.
+    zero "0.1 marker + exit(0), channel alone" 0.1 "$chan" "exited with status 0 before the test finished"
+    zero "0.3 fake verdict, channel alone" 0.3 "$chan" "got"
+    zero "0.4 exit(0), channel alone" 0.4 "$chan" "exited with status 0 before the test finished"
+    zero "2.1 inline-asm exit, channel alone" 2.1 "$chan" "exited with status 0 before the test finished"
+    for f in lib_activations.c lib_losses.c lib_optim.c ch01_metrics.c ch02_losses.c ch03_conv.c; do
+        cp "exercises/$f" "$tree/exercises/$f"
+    done
+    # Code that could tamper with the grader itself is refused outright.
+    refused() {  # refused NAME OUTPUT EXPECT
+        if [ "$(score_of "$2")" = "Score: 0/5" ] && printf '%s\n' "$2" | grep -q -F -- "$3"; then
+            pass "cheat: $1: refused, Score: 0/5, '$3'"
+        else
+            fail "cheat: $1: want 'grade refused' and Score: 0/5, got '$(score_of "$2")'"
+            printf '%s\n' "$2" | tail -n 8 | indent
+        fi
+    }
+    plant lib_optim.c 0.4 'return;' 'int memcmp(const void *a, const void *b, unsigned long n);
+int memcmp(const void *a, const void *b, unsigned long n) { (void)a; (void)b; (void)n; return 0; }'
+    refused "a global memcmp (it would replace libc's inside the grader)" "$(grade_in_tree 0.4)" "grade refused: your code defines memcmp"
+    plant lib_optim.c 0.4 'return;' '#include <stdio.h>
+__attribute__((constructor)) static void early(void) { puts("Score: 36/36"); }'
+    refused "a constructor" "$(grade_in_tree 0.4)" "constructor or destructor"
+    cp exercises/lib_optim.c "$tree/exercises/"
+
+    # --- handout: stub 3.1 and 3.2 only; grade them; solve them; full marks ---------
+    out=$(cd "$tree" && "$MAKE_CMD" --no-print-directory -s handout ONLY="3.1 3.2" 2>&1)
+    nstubs=$(grep -l 'exercise_not_implemented("' "$tree"/exercises/*.c | wc -l)
+    out2=$(grade_in_tree "")
+    rc2=$?
+    if [ "$(cat "$tree/exercises/HANDOUT" 2>/dev/null | tail -n 1)" = "3.1 3.2" ] && [ "$nstubs" -eq 1 ] &&
+        [ "$(score_of "$out2")" = "Score: 0/6" ] && [ $rc2 -ne 0 ] &&
+        [ "$(printf '%s\n' "$out2" | grep -c ': \(OK\|FAIL\) (')" -eq 6 ]; then
+        pass "handout: make handout ONLY=\"3.1 3.2\" stubs only ch03_conv.c; make grade: Score: 0/6, exit $rc2"
+    else
+        fail "handout: want HANDOUT '3.1 3.2', 1 file with stubs, 6 tests, Score: 0/6; got $nstubs files, '$(score_of "$out2")'"
+        printf '%s\n%s\n' "$out" "$out2" | tail -n 20 | indent
+    fi
+    cp solutions/ch03_conv.c "$tree/exercises/ch03_conv.c"   # the student solves both
+    out2=$(grade_in_tree "")
+    rc2=$?
+    json=$(cd "$tree" && "$MAKE_CMD" --no-print-directory -s SRC=exercises BUILD=build/exercises CC="$CC" grade FORMAT=json 2>&1)
+    if [ "$(score_of "$out2")" = "Score: 6/6" ] && [ $rc2 -eq 0 ] &&
+        printf '%s\n' "$json" | grep -q '"score": 6, "total": 6, "full_marks": true'; then
+        pass "handout: solved: Score: 6/6, exit 0; FORMAT=json says the same"
+    else
+        fail "handout: solved: want Score: 6/6 and exit 0, got '$(score_of "$out2")', exit $rc2"
+        printf '%s\n%s\n' "$out2" "$json" | tail -n 20 | indent
+    fi
+    if command -v python3 >/dev/null 2>&1; then
+        if printf '%s\n' "$json" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert [e["number"] for e in d["exercises"]] == ["3.1","3.2"]' 2>/dev/null; then
+            pass "json: make grade FORMAT=json parses (python3 json), exercises 3.1, 3.2"
+        else
+            fail "json: FORMAT=json output does not parse"
+            printf '%s\n' "$json" | head -n 20 | indent
+        fi
+    else
+        skip "json: no python3 to parse FORMAT=json"
+    fi
+    rm -rf "$tree"
+fi
+
+echo "grader: $passed passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ]

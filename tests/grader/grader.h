@@ -19,8 +19,10 @@ typedef struct {
     const char *number;  // the exercise it grades: "0.1"; `grader 0.1` runs these
     const char *name;    // what it checks, printed after the number
     void (*run)(void);   // the checks (runs in a child process)
-    int points;          // weight in the score; 0 counts as 1
+    int points;          // weight among its exercise's tests (which share the
+                         // exercise's points, tests/grader/manifest.txt); 0 counts as 1
 } GradeTest;
+// (A test's own time limit is a `limit` line in the manifest.)
 
 // Ends every table.
 #define GRADE_END {0, 0, 0, 0}

@@ -5,6 +5,14 @@
 #   bash tests/grader/make_stubs.sh            writes exercises/*.c
 #   bash tests/grader/make_stubs.sh DIR        writes DIR/*.c instead (the check
 #                                              in tests/test_grader.sh uses a temp dir)
+#   bash tests/grader/make_stubs.sh [DIR] --only "3.1 3.2"
+#                                              a hand-out: stubs only those exercises
+#                                              ("3" = all of chapter 3); the others keep
+#                                              the reference code. Writes the list to
+#                                              DIR/HANDOUT, which make grade grades by
+#                                              default (make handout ONLY="..." runs this).
+# Without --only, DIR/HANDOUT is removed. Either way every DIR/*.c is rewritten:
+# work in it is lost (git checkout exercises/X.c brings back a committed copy).
 #
 # Each solutions/X.c becomes exercises/X.c, identical except for:
 #   - three header lines saying it is the student's copy;
@@ -29,7 +37,21 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-out=${1:-$root/exercises}
+out=$root/exercises
+only=""
+only_given=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --only) only=${2:-}; only_given=1; shift 2 || { echo "make_stubs: --only needs a list" >&2; exit 2; } ;;
+        --only=*) only=${1#--only=}; only_given=1; shift ;;
+        -*) echo "make_stubs: unknown option '$1'" >&2; exit 2 ;;
+        *) out=$1; shift ;;
+    esac
+done
+if [ $only_given -eq 1 ] && [ -z "${only// /}" ]; then
+    echo "make_stubs: --only needs exercise numbers, e.g. --only \"3.1 3.2\"" >&2
+    exit 2
+fi
 mkdir -p "$out"
 
 # What the TODO says, per exercise: "number<TAB>line"; several lines per
@@ -84,12 +106,23 @@ if [ ${#sources[@]} -eq 0 ]; then
     exit 1
 fi
 
+# A hand-out names existing exercises (checked before anything is written).
+if [ $only_given -eq 1 ]; then
+    all=" $(sed -n 's|^[ \t]*// *BEGIN EXERCISE[ \t]*\([0-9.]*\).*|\1|p' "${sources[@]}" | tr '\n' ' ')"
+    for n in $only; do
+        case "$all" in
+            *" $n "*|*" $n."*) ;;
+            *) echo "make_stubs: --only: no exercise $n (there are:$all)" >&2; exit 2 ;;
+        esac
+    done
+fi
+
 seen_numbers=""
 for src in "${sources[@]}"; do
     base=$(basename "$src")
     tmp="$out/.$base.tmp"
     rc=0
-    awk -v FILE="exercises/$base" -v SRC="solutions/$base" -v SEEN="$seen_numbers" '
+    awk -v FILE="exercises/$base" -v SRC="solutions/$base" -v SEEN="$seen_numbers" -v ONLY="$only" '
         function fail(msg) { printf "make_stubs: %s:%d: %s\n", SRC, FNR, msg > "/dev/stderr"; bad = 1; exit 1 }
         function strip_comment(s) { sub(/\/\/.*/, "", s); return s }
         function count(s, ch,   n, i) { n = 0; for (i = 1; i <= length(s); i++) if (substr(s, i, 1) == ch) n++; return n }
@@ -116,7 +149,14 @@ for src in "${sources[@]}"; do
             }
             return 1
         }
-        BEGIN { nseen = split(SEEN, seenlist, " "); for (k = 1; k <= nseen; k++) used[seenlist[k]] = 1 }
+        BEGIN { nseen = split(SEEN, seenlist, " "); for (k = 1; k <= nseen; k++) used[seenlist[k]] = 1
+                nonly = split(ONLY, onlylist, " ") }
+        # in the hand-out? ("3.1" names itself, "3" its chapter; no --only: all)
+        function handed_out(n,   k) {
+            if (nonly == 0) return 1
+            for (k = 1; k <= nonly; k++) if (n == onlylist[k] || index(n, onlylist[k] ".") == 1) return 1
+            return 0
+        }
         FILENAME == ARGV[1] { n = $1; sub(/^[^\t]*\t/, ""); hint[n] = (nh_[n]++ ? hint[n] "\n" : "") $0; next }
         FNR == 1 {
             has_markers = 0
@@ -139,12 +179,14 @@ for src in "${sources[@]}"; do
                 print line
                 has_markers = 1
                 inblock = 1
+                keep = !handed_out(num)
                 next
             }
             if (line ~ /^[ \t]*\/\/ *END EXERCISE/) {
                 end = line; sub(/^[ \t]*\/\/ *END EXERCISE[ \t]*/, "", end); end = trim(end)
                 if (!inblock) fail("END EXERCISE " end " without BEGIN")
                 if (end != num) fail("END EXERCISE " end " closes BEGIN EXERCISE " num)
+                if (keep) { print line; inblock = 0; next }
                 nh = (num in hint) ? split(hint[num], hl, "\n") : 0
                 if (nh == 0) { nh = 1; hl[1] = "write " fname " as the comment above it says." }
                 for (k = 1; k <= nh; k++) print indent "// " (k == 1 ? "TODO " num ": " : "    ") hl[k]
@@ -164,7 +206,7 @@ for src in "${sources[@]}"; do
                 inblock = 0
                 next
             }
-            if (inblock) next
+            if (inblock) { if (keep) print line; next }
             print line
             code = strip_comment(line)
             if (depth == 0) {
@@ -201,6 +243,13 @@ for src in "${sources[@]}"; do
     rm -f "$tmp.err"
     mv "$tmp" "$out/$base"
 done
+
+# The hand-out's list, for make grade; every number must name an exercise.
+if [ $only_given -eq 1 ]; then
+    { echo "# exercises handed out (tests/grader/make_stubs.sh --only); make grade grades these"; echo "$only"; } >"$out/HANDOUT"
+else
+    rm -f "$out/HANDOUT"
+fi
 
 # Files that no longer have a solution.
 for f in "$out"/*.c; do

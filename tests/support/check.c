@@ -8,7 +8,7 @@
 #include <string.h>
 
 static const char *program = "test";
-static int n_pass, n_fail, verbose = -1;
+static int n_pass, n_fail, n_skip, verbose = -1;
 
 void check_begin(const char *name) {
     program = name;
@@ -28,6 +28,16 @@ void check(int ok, const char *what, ...) {
         printf("\n");
         va_end(ap);
     }
+}
+
+void check_skip(const char *what, ...) {
+    n_skip++;
+    va_list ap;
+    va_start(ap, what);
+    printf("  skip: ");
+    vprintf(what, ap);
+    printf("\n");
+    va_end(ap);
 }
 
 int check_close(const char *what, const float *got, const float *want, long n, float rtol, float atol) {
@@ -59,7 +69,7 @@ int check_tensor_close(const char *what, const Tensor *got, const Tensor *want, 
 }
 
 int check_summary(void) {
-    printf("%s: %d passed, %d failed\n", program, n_pass, n_fail);
+    printf("%s: %d passed, %d failed, %d skipped\n", program, n_pass, n_fail, n_skip);
     return n_fail ? 1 : 0;
 }
 

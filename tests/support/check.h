@@ -1,7 +1,9 @@
 // check.h: what every test program shares: assertions that count, gradient
 // checks by centred finite differences, and the PyTorch fixture reader.
 // Every test program ends with `return check_summary();`, which prints
-// "name: N passed, M failed" and returns non-zero on any failure.
+// "name: N passed, M failed, K skipped" and returns non-zero on any failure.
+// tests/run_tests.sh reads that line: a program with no check passed or
+// failed is reported as skipped, not ok.
 #ifndef GANBOOK_CHECK_H
 #define GANBOOK_CHECK_H
 
@@ -13,6 +15,9 @@ void check_begin(const char *program);
 // with -v / CHECK_VERBOSE=1 when it passes).
 void check(int ok, const char *what, ...) __attribute__((format(printf, 2, 3)));
 // |got - want| <= atol + rtol * |want| for every element; prints the worst.
+// A check that cannot run here (data or a tool missing): printed as
+// "  skip: what" and counted, so the summary says what was not tested.
+void check_skip(const char *what, ...) __attribute__((format(printf, 1, 2)));
 int check_close(const char *what, const float *got, const float *want, long n, float rtol, float atol);
 int check_tensor_close(const char *what, const Tensor *got, const Tensor *want, float rtol, float atol);
 int check_summary(void);
