@@ -55,7 +55,7 @@ else
 OMP :=
 endif
 
-CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(OMP) -Icommon
+CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(OMP) -Icommon -Ichapters
 LDLIBS := -lm
 
 # --- CUDA detection -----------------------------------------------------------
@@ -190,3 +190,8 @@ train_classifier: $(BUILD)/train_classifier
 classifier: train_classifier
 	./train_classifier --dataset $(DATASET)
 .PHONY: classifier train_classifier
+
+# --- ch5: chapter 5 (WGAN-GP): its README figures ---------------------------------
+.PHONY: figures-ch5
+figures-ch5: chapter5
+	@bash chapters/ch05_wgan_gp/make_figures.sh

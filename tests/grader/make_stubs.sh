@@ -56,6 +56,10 @@ HINTS=$(cat <<'EOF'
 3.2	y = t_conv2d(u, w, NULL, stride, pad); t_grad(&y, &x, 1, &u, 1, <previous setting>, &out).
 3.3	per channel, in double: mean, then sum (x - mean)^2 in a second pass; invstd; y;
 3.3	the running statistics (unbiased variance, M / (M - 1)); save_mean and save_invstd.
+5.1	with gradients off: eps viewed as (B, 1, ...) (t_reshape), fake + eps (real - fake);
+5.1	then set the result's requires_grad to 1 and return it.
+5.2	g = t_grad of t_sum(scores) with respect to x_hat, create_graph = 1; view g as (B, rest);
+5.2	norm = sqrt(sum over dim 1 of g^2 + 1e-12); fill norms; return mean (norm - 1)^2.
 EOF
 )
 

@@ -1,0 +1,452 @@
+// Chapter 5: WGAN-GP (Gulrajani, Ahmed, Arjovsky, Dumoulin & Courville, 2017).
+//
+// Chapter 4's WGAN replaces D by a critic C with no sigmoid and trains it to
+// estimate the Wasserstein-1 distance,
+//
+//     W(p_data, p_g) = max over 1-Lipschitz C of  E_x[C(x)] - E_z[C(G(z))],
+//
+// and enforces "1-Lipschitz" crudely, by clipping every weight to +-c. The
+// clipped critic spends its capacity on the clip (its weights pile up at
+// +-c) and learns only very simple functions. WGAN-GP keeps the critic free
+// and adds a soft constraint instead: a differentiable function is
+// 1-Lipschitz exactly when ||grad_x C(x)|| <= 1 everywhere, and the optimal
+// critic has norm 1 on the lines between real and generated points
+// (Gulrajani et al., Proposition 1). So, on random points of those lines,
+//
+//     x_hat = eps x + (1 - eps) G(z),  eps ~ U[0, 1] per sample     (exercise 5.1)
+//     L_C = E[C(G(z))] - E[C(x)] + lambda E[(||grad_x C(x_hat)||_2 - 1)^2]  (5.2)
+//     L_G = -E[C(G(z))]
+//
+// with lambda 10, n_critic 5 critic steps per generator step, Adam 1e-4 with
+// betas (0.5, 0.9) (the paper's Algorithm 1 has beta1 0: --beta1 0), and no
+// batch norm in the critic: batch norm mixes the samples of a batch, and the
+// penalty is about the gradient of one sample's score with respect to that
+// sample. Layer norm (per sample) is the paper's drop-in (--critic-norm).
+//
+// The penalty is a loss made of a gradient: training the critic on it needs
+// the gradient of a gradient. The library's t_grad with create_graph builds
+// grad_x C(x_hat) as a graph of ordinary ops, so t_backward can go through it
+// (common/autograd.c; the check against PyTorch and finite differences is
+// tests/test_penalty.c).
+//
+// Read top to bottom: the networks, the penalty, one training step, what the
+// critic looks like (heat map, gradient norms), main.
+//
+//     make chapter5 && ./chapter5                   ring8, about a minute on 2 cores
+//     ./chapter5 --dataset grid25 --out runs/ch5-grid
+//     ./chapter5 --dataset mnist --out runs/ch5-mnist    conv critic, FID / IS at the end
+//     ./chapter5 --help
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ch05_wgan_gp/exercises.h"  // ex_interpolates, ex_gradient_penalty (exercises 5.1, 5.2)
+#include "gan_run.h"                 // data, logs, samples, checkpoints, evaluation: shared with chapters 1-4
+#include "mlp.h"
+
+// ---------------------------------------------------------------------------
+// 1. The networks.
+//
+// 2-D toys (the paper's toy networks, narrower: --hidden H, 512 in the paper)
+//   G  z (B, 2) -> H -> H -> H -> x (B, 2), ReLU
+//   C  x (B, 2) -> H -> H -> H -> score (B, 1), ReLU; with --critic-norm layer,
+//      a layer norm over the H features before each ReLU
+// images, 32x32 (chapter 3's DCGAN, width W = --width)
+//   G  z (B,100) -> ConvT 4W (4x4) -> 2W (8x8) -> W (16x16) -> C (32x32),
+//      batch norm + ReLU, tanh at the output (G may keep its batch norm: the
+//      penalty differentiates only the critic)
+//   C  x (B,C,32,32) -> Conv W (16x16) LReLU -> 2W (8x8) [LN] LReLU ->
+//      4W (4x4) [LN] LReLU -> Conv(4W, 1, 4) -> score (B, 1)
+// The critic's output is a raw score, not a logit: nothing squashes it.
+
+#define MAX_LAYERS 4
+
+typedef struct {
+    Params params;
+    Mlp mlp;                           // toys
+    ConvTranspose2d up[MAX_LAYERS];    // images
+    BatchNorm2d bn[MAX_LAYERS - 1];
+    int toy, z_dim;
+} Generator;
+
+typedef struct {
+    Params params;
+    Linear fc[MAX_LAYERS];             // toys
+    Conv2d conv[MAX_LAYERS];           // images
+    LayerNorm ln[MAX_LAYERS - 1];      // ln[i] follows layer i (layer norm only)
+    int toy, layer_norm;
+} Critic;
+
+static void build_generator(Generator *g, GanRun *run, int hidden, int width) {
+    params_init(&g->params, "G");
+    g->toy = run->toy != NULL;
+    g->z_dim = run->z_dim;
+    if (g->toy) {
+        mlp_init(&g->mlp, &g->params, (int[]){run->z_dim, hidden, hidden, hidden, 2}, 5, ACT_RELU, ACT_NONE,
+                 &run->rng);
+        return;
+    }
+    int in = run->z_dim;
+    for (int i = 0; i < MAX_LAYERS; i++) {
+        int last = i == MAX_LAYERS - 1, out = last ? run->C : width << (MAX_LAYERS - 2 - i);  // 4W, 2W, W, C
+        char name[16];
+        snprintf(name, sizeof name, "up%d", i + 1);
+        conv_transpose2d_init(&g->up[i], &g->params, name, in, out, 4, i == 0 ? 1 : 2, i == 0 ? 0 : 1, 0,
+                              NO_BIAS, &run->rng);
+        if (!last) {
+            snprintf(name, sizeof name, "bn%d", i + 1);
+            batch_norm2d_init(&g->bn[i], &g->params, name, out);
+        }
+        in = out;
+    }
+    nn_init_dcgan(&g->params, &run->rng);
+}
+
+static void build_critic(Critic *c, GanRun *run, int hidden, int width, int layer_norm) {
+    params_init(&c->params, "C");
+    c->toy = run->toy != NULL;
+    c->layer_norm = layer_norm;
+    char name[16];
+    if (c->toy) {
+        int in = 2;
+        for (int i = 0; i < MAX_LAYERS; i++) {
+            int last = i == MAX_LAYERS - 1, out = last ? 1 : hidden;
+            snprintf(name, sizeof name, "fc%d", i + 1);
+            linear_init(&c->fc[i], &c->params, name, in, out, WITH_BIAS, &run->rng);
+            if (!last && layer_norm) {
+                snprintf(name, sizeof name, "ln%d", i + 1);
+                layer_norm_init(&c->ln[i], &c->params, name, 1, &out);
+            }
+            in = out;
+        }
+        return;
+    }
+    int in = run->C, size = run->H;
+    for (int i = 0; i < MAX_LAYERS; i++) {
+        int last = i == MAX_LAYERS - 1, out = last ? 1 : width << i;  // W, 2W, 4W, then one score
+        snprintf(name, sizeof name, "conv%d", i + 1);
+        if (last) conv2d_init(&c->conv[i], &c->params, name, in, out, 4, 1, 0, WITH_BIAS, &run->rng);
+        else conv2d_init(&c->conv[i], &c->params, name, in, out, 4, 2, 1, WITH_BIAS, &run->rng);
+        size /= 2;
+        if (i > 0 && !last && layer_norm) {  // not on the input layer, as DCGAN's batch norm
+            snprintf(name, sizeof name, "ln%d", i + 1);
+            layer_norm_init(&c->ln[i], &c->params, name, 3, (int[]){out, size, size});
+        }
+        in = out;
+    }
+    nn_init_dcgan(&c->params, &run->rng);
+}
+
+// G(z): z (B, z_dim) -> (B, 2) or images (B, C, 32, 32) in [-1, 1].
+static Tensor *generator_forward(Generator *g, Tensor *z) {
+    if (g->toy) return mlp_forward(&g->mlp, z);
+    Tensor *h = t_reshape(z, 4, (int[]){z->shape[0], g->z_dim, 1, 1});  // z as a 1x1 image
+    for (int i = 0; i < MAX_LAYERS; i++) {
+        h = conv_transpose2d_forward(&g->up[i], h);
+        h = i < MAX_LAYERS - 1 ? t_relu(batch_norm2d_forward(&g->bn[i], h)) : t_tanh(h);
+    }
+    return h;
+}
+
+// C(x): x (B, 2) or (B, C, 32, 32) -> scores (B, 1). Every op here is
+// twice differentiable (linear, conv, ReLU, leaky ReLU, layer norm): the
+// penalty's backward goes through C's backward.
+static Tensor *critic_forward(Critic *c, Tensor *x) {
+    Tensor *h = x;
+    for (int i = 0; i < MAX_LAYERS; i++) {
+        int last = i == MAX_LAYERS - 1;
+        if (c->toy) {
+            h = linear_forward(&c->fc[i], h);
+            if (!last && c->layer_norm) h = layer_norm_forward(&c->ln[i], h);
+            if (!last) h = t_relu(h);
+        } else {
+            h = conv2d_forward(&c->conv[i], h);
+            if (!last && i > 0 && c->layer_norm) h = layer_norm_forward(&c->ln[i], h);
+            if (!last) h = t_leaky_relu(h, 0.2f);
+        }
+    }
+    return t_reshape(h, 2, (int[]){x->shape[0], 1});
+}
+
+// The pictures and the final samples: batch norm with its running
+// statistics, so an image depends on its own z only (as in chapter 3).
+static Tensor *generate(void *model, Tensor *z) {
+    Generator *g = model;
+    params_set_training(&g->params, 0);
+    Tensor *x = generator_forward(g, z);
+    params_set_training(&g->params, 1);
+    return x;
+}
+
+static void set_trainable(Params *ps, int on) {
+    for (int i = 0; i < ps->count; i++)
+        if (param_is_trainable(&ps->items[i])) ps->items[i].t->requires_grad = on;
+}
+
+// ---------------------------------------------------------------------------
+// 2. The gradient penalty (solutions/ch05_penalty.c).
+//
+//   x_hat_i = eps_i x_i + (1 - eps_i) G(z_i)             exercise 5.1, eps (B) ~ U[0, 1]
+//   g_i     = grad_x C(x_hat_i)                          t_grad(sum C(x_hat), x_hat, create_graph)
+//   P       = mean_i (sqrt(||g_i||^2 + 1e-12) - 1)^2     exercise 5.2, norm over all of sample i
+//
+// The 1e-12 keeps the norm's derivative g / ||g|| finite where a sample's
+// gradient is exactly zero (a ReLU critic that is flat there): sqrt's
+// derivative at 0 is infinite, and infinity times the zero gradient is NaN.
+// Sum before differentiating: sample i's score depends on x_hat_i only, so
+// the gradient of the sum with respect to x_hat holds every g_i at once.
+
+static Tensor *penalty(GanRun *run, Critic *c, Tensor *real, Tensor *fake, float *norms) {
+    int B = real->shape[0];
+    Tensor *eps = t_empty(1, B);
+    for (int i = 0; i < B; i++) eps->data[i] = rng_uniform(&run->rng);
+    Tensor *x_hat = ex_interpolates(real, fake, eps);       // exercise 5.1: a leaf that requires a gradient
+    return ex_gradient_penalty(critic_forward(c, x_hat), x_hat, norms);  // exercise 5.2
+}
+
+// ---------------------------------------------------------------------------
+// 3. One training step: n_critic critic steps, then one generator step
+//    (the paper's Algorithm 1).
+
+typedef struct {
+    float lambda;       // --lambda: the penalty's weight (10)
+    int n_critic;       // --n-critic: critic steps per generator step (5)
+} Settings;
+
+typedef struct {
+    double critic_loss, g_loss;   // L_C (with the penalty), L_G
+    double w_estimate;            // E[C(x)] - E[C(G(z))]: the critic's estimate of W (last critic step)
+    double penalty;               // P, without lambda
+    double norm_mean;             // mean ||grad_x C(x_hat)|| over the last critic batch
+} StepStats;
+
+static StepStats train_step(GanRun *run, Generator *g, Critic *c, Optimizer *opt_g, Optimizer *opt_c,
+                            const Settings *s) {
+    StepStats st = {0};
+    int B = run->args.batch;
+    float *norms = t_arena_alloc((size_t)B * sizeof(float));  // ||g_i|| of the last critic batch
+    for (int k = 0; k < s->n_critic; k++) {
+        Tensor *x = gan_real_batch(run);
+        Tensor *z = gan_noise(run, B);
+        int prev = t_set_grad_enabled(0);
+        Tensor *fake = generator_forward(g, z);  // no graph into G
+        t_set_grad_enabled(prev);
+        Tensor *score_real = t_mean(critic_forward(c, x)), *score_fake = t_mean(critic_forward(c, fake));
+        Tensor *gp = penalty(run, c, x, fake, norms);
+        Tensor *loss_c = t_add(t_sub(score_fake, score_real), t_mul_scalar(gp, s->lambda));
+        optim_zero_grad(opt_c);
+        t_backward(loss_c);  // through the penalty: the second derivative of C
+        optim_step(opt_c);
+        st.critic_loss = t_item(loss_c);
+        st.w_estimate = t_item(score_real) - t_item(score_fake);
+        st.penalty = t_item(gp);
+    }
+    double sum = 0.0;
+    for (int i = 0; i < B; i++) sum += norms[i];
+    st.norm_mean = sum / B;
+
+    set_trainable(&c->params, 0);  // the critic records no graph for its own weights
+    Tensor *loss_g = t_neg(t_mean(critic_forward(c, generator_forward(g, gan_noise(run, B)))));
+    optim_zero_grad(opt_g);
+    t_backward(loss_g);
+    optim_step(opt_g);
+    set_trainable(&c->params, 1);
+    st.g_loss = t_item(loss_g);
+    return st;
+}
+
+// ---------------------------------------------------------------------------
+// 4. Looking at the critic (toys).
+//
+// critic_NNNNNN.png: C(x) on a 100 x 100 grid over the toy's square as a
+// heat map, with the fixed real points and G's fixed-noise samples on top
+// (plots/critic.gp). The data file critic_NNNNNN.dat holds three blocks for
+// gnuplot's `index`: the grid rows "x y C", the real points, the generated.
+// gradnorm_hist.dat: ||grad_x C(x_hat)|| for 2,500 interpolates between
+// fresh real and generated points at the end, one per line
+// (plots/gradnorm_hist.gp draws the histogram; the penalty pulls it to 1).
+
+#define HEAT_GRID 100
+#define NORM_SAMPLES 2500
+
+static int write_critic_frame(GanRun *run, Generator *g, Critic *c) {
+    char file[64], path[4200];
+    snprintf(file, sizeof file, "critic_%06ld.dat", run->step);
+    run_path(path, sizeof path, run->args.out, file);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "error: cannot write %s\nHINT: is the disk full, or the directory read-only?\n", path);
+        return -1;
+    }
+    int prev = t_set_grad_enabled(0), n = HEAT_GRID * HEAT_GRID;
+    float e = run->toy->extent;
+    Tensor *grid = t_empty(2, n, 2);
+    for (int i = 0; i < HEAT_GRID; i++)
+        for (int j = 0; j < HEAT_GRID; j++) {
+            grid->data[2 * (i * HEAT_GRID + j)] = -e + 2 * e * (j + 0.5f) / HEAT_GRID;
+            grid->data[2 * (i * HEAT_GRID + j) + 1] = -e + 2 * e * (i + 0.5f) / HEAT_GRID;
+        }
+    Tensor *score = critic_forward(c, grid), *fake = generate(g, run->fixed_z);
+    t_set_grad_enabled(prev);
+    fprintf(f, "# critic C(x, y) at step %ld on a %dx%d grid; then real points; then generated points\n", run->step,
+            HEAT_GRID, HEAT_GRID);
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "%.5g %.5g %.6g\n", grid->data[2 * i], grid->data[2 * i + 1], score->data[i]);
+        if (i % HEAT_GRID == HEAT_GRID - 1) fputc('\n', f);
+    }
+    fputs("\n\n", f);
+    for (int i = 0; i < run->n_fixed; i++) fprintf(f, "%.5g %.5g\n", run->fixed_real[2 * i], run->fixed_real[2 * i + 1]);
+    fputs("\n\n", f);
+    for (int i = 0; i < run->n_fixed; i++) fprintf(f, "%.5g %.5g\n", fake->data[2 * i], fake->data[2 * i + 1]);
+    if (fclose(f) != 0) {
+        fprintf(stderr, "error: cannot write %s\nHINT: is the disk full?\n", path);
+        return -1;
+    }
+    if (!plots_have_gnuplot()) return 0;
+    char png[64], vars[9000];
+    snprintf(png, sizeof png, "critic_%06ld.png", run->step);
+    snprintf(vars, sizeof vars, "datafile='%s/%s'; outfile='%s/%s'; extent=%g; step=%ld", run->args.out, file,
+             run->args.out, png, (double)e, run->step);
+    if (plots_gnuplot("critic.gp", vars) != 0) {
+        fprintf(stderr, "error: gnuplot failed on %s (plots/critic.gp)\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+// Per-sample gradient norms on NORM_SAMPLES interpolates, by exercise 5.2
+// (its value is not used), in batches of --batch. Returns their mean.
+static double write_gradnorm_histogram(GanRun *run, Generator *g, Critic *c, double *frac_near_1) {
+    static float norms[NORM_SAMPLES];
+    int B = run->args.batch, done = 0;
+    while (done < NORM_SAMPLES) {
+        t_arena_reset();
+        int n = NORM_SAMPLES - done < B ? NORM_SAMPLES - done : B;
+        Tensor *x = gan_real_batch(run);
+        if (n < B) x = t_slice(x, 0, 0, n);
+        int prev = t_set_grad_enabled(0);
+        Tensor *fake = generate(g, gan_noise(run, n));
+        t_set_grad_enabled(prev);
+        penalty(run, c, x, fake, norms + done);
+        done += n;
+    }
+    char path[4200];
+    run_path(path, sizeof path, run->args.out, "gradnorm_hist.dat");
+    FILE *f = fopen(path, "w");
+    double sum = 0.0;
+    int near = 0;
+    for (int i = 0; i < NORM_SAMPLES; i++) {
+        sum += norms[i];
+        near += fabsf(norms[i] - 1.0f) <= 0.1f;
+    }
+    if (f) {
+        fprintf(f, "# ||grad_x C(x_hat)|| of %d interpolates (one per line)\n", NORM_SAMPLES);
+        for (int i = 0; i < NORM_SAMPLES; i++) fprintf(f, "%.6g\n", norms[i]);
+    }
+    if (!f || fclose(f) != 0) {
+        fprintf(stderr, "error: cannot write %s\nHINT: is the disk full?\n", path);
+        run->failed = 1;
+    }
+    *frac_near_1 = (double)near / NORM_SAMPLES;
+    return sum / NORM_SAMPLES;
+}
+
+// ---------------------------------------------------------------------------
+// 5. main
+
+int main(int argc, char **argv) {
+    GanRun run;
+    gan_run_defaults(&run, "chapter5", argc, argv);
+    Settings s = {.lambda = 10.0f, .n_critic = 5};
+    int hidden = 256, width = 32;
+    const char *critic_norm = "none";
+    if (strcmp(run.args.dataset, "mnist") == 0 || strcmp(run.args.dataset, "fashion") == 0) {
+        // Images: chapter 3's nets and batch; the paper's lr and betas. The
+        // critic does five steps per generator step, each with a double
+        // backward: about 8 times a DCGAN step, hence fewer steps.
+        run.args.lr = 1e-4f;
+        run.args.steps = 1000;
+        run.args.batch = 64;
+        run.args.threads = 0;
+        run.args.sample_every = 200;
+        run.args.checkpoint_every = 200;
+        run.log_every = 10;
+        critic_norm = "layer";
+    } else {
+        // Toys: see the README, "Why these defaults".
+        run.args.lr = 1e-4f;
+        run.args.steps = 2000;
+        run.args.sample_every = 250;
+        run.args.checkpoint_every = 500;
+    }
+    CliFlag flags[CLI_MAX_FLAGS];
+    int n = gan_run_flags(&run, flags);
+    flags[n++] = cli_float("lambda", &s.lambda, 0, 1e6, "weight of the gradient penalty (paper: 10)");
+    flags[n++] = cli_int("n-critic", &s.n_critic, 1, 100, "critic steps per generator step (paper: 5)");
+    flags[n++] = cli_choice("critic-norm", &critic_norm, "none|layer",
+                            "normalization in the critic (no batch norm: the penalty is per sample)");
+    flags[n++] = cli_int("hidden", &hidden, 1, 4096, "toys: units per hidden layer of G and C (paper: 512)");
+    flags[n++] = cli_int("width", &width, 1, 512, "images: channels of C's first and G's last hidden layer");
+    flags[n] = (CliFlag){0};
+    gan_run_parse(&run, flags, argc, argv,
+                  "Chapter 5: WGAN-GP (Gulrajani et al., 2017): a critic trained with the gradient penalty\n"
+                  "lambda E[(||grad C(x_hat)|| - 1)^2], n-critic steps per G step, Adam betas (beta1, 0.9).\n"
+                  "Toys: critic heat maps (critic_*.png) and the gradient norms (gradnorm_hist.png);\n"
+                  "MNIST/Fashion: a conv critic, FID and inception score at the end.",
+                  "lambda n-critic critic-norm hidden width");
+    int images = strcmp(run.args.dataset, "mnist") == 0 || strcmp(run.args.dataset, "fashion") == 0;
+    run.image_size = images ? 32 : 0;  // images: (B, 1, 32, 32) for chapter 3's nets
+    run.evaluate = 1;
+    if (gan_run_load_data(&run) != 0) return 1;
+
+    static Generator g;  // static: built in place, never copied (nn.h)
+    static Critic c;
+    build_generator(&g, &run, hidden, width);
+    build_critic(&c, &run, hidden, width, strcmp(critic_norm, "layer") == 0);
+    Optimizer *opt_g = optim_adam(&g.params, run.args.lr, run.beta1, 0.9f, 1e-8f, 0.0f);
+    Optimizer *opt_c = optim_adam(&c.params, run.args.lr, run.beta1, 0.9f, 1e-8f, 0.0f);
+    gan_run_track(&run, &g.params, &c.params, opt_g, opt_c);
+    if (run.sample_only) return gan_run_sample(&run, generate, &g);
+
+    if (run.toy)
+        printf("G: MLP %d -> %d -> %d -> %d -> 2, ReLU (%ld parameters)\n", run.z_dim, hidden, hidden, hidden,
+               params_numel(&g.params, 1));
+    else
+        printf("G: ConvT %d -> %d -> %d -> %d -> %d channels, batch norm (%ld parameters)\n", run.z_dim,
+               g.up[0].out_ch, g.up[1].out_ch, g.up[2].out_ch, g.up[3].out_ch, params_numel(&g.params, 1));
+    printf("C: %s, critic norm %s, raw score (%ld parameters); lambda %g, n_critic %d, Adam betas (%g, 0.9)\n",
+           run.toy ? "MLP 2 -> H -> H -> H -> 1, ReLU" : "Conv W -> 2W -> 4W -> 1, LeakyReLU 0.2", critic_norm,
+           params_numel(&c.params, 1), (double)s.lambda, s.n_critic, (double)run.beta1);
+    if (gan_run_begin(&run, "step critic_loss g_loss w_estimate penalty grad_norm", generate, &g) != 0) return 1;
+    if (run.toy && !run.resuming && write_critic_frame(&run, &g, &c) != 0) run.failed = 1;
+
+    while (run.step < run.args.steps) {
+        t_arena_reset();
+        StepStats st = train_step(&run, &g, &c, opt_g, opt_c, &s);
+        double row[6] = {0, st.critic_loss, st.g_loss, st.w_estimate, st.penalty, st.norm_mean};
+        gan_run_step_done(&run, row, generate, &g);
+        if (run.toy && run.args.sample_every > 0 && run.step % run.args.sample_every == 0 &&
+            write_critic_frame(&run, &g, &c) != 0)
+            run.failed = 1;
+    }
+
+    Metrics m = {0};
+    metrics_set(&m, "lambda", s.lambda);
+    metrics_set(&m, "n_critic", s.n_critic);
+    metrics_set_str(&m, "critic_norm", critic_norm);
+    if (run.toy) {
+        metrics_set(&m, "hidden", hidden);
+        double near = 0.0, mean = write_gradnorm_histogram(&run, &g, &c, &near);
+        printf("gradient norms at %d interpolates: mean %.3f, within 0.1 of 1: %.1f%% (gradnorm_hist.dat)\n",
+               NORM_SAMPLES, mean, 100.0 * near);
+        metrics_set(&m, "grad_norm_mean", mean);
+        metrics_set(&m, "grad_norm_near_1", near);
+    } else {
+        metrics_set(&m, "width", width);
+    }
+    int rc = gan_run_finish(&run, &m, generate, &g);
+    if (run.toy && gan_run_plot(&run, "gradnorm_hist.gp", "gradnorm_hist.dat", "gradnorm_hist.png") == 0)
+        printf("wrote %s/gradnorm_hist.png and critic_*.png\n", run.args.out);
+    return rc;
+}
