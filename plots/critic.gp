@@ -20,7 +20,7 @@ set termoption noenhanced
 set output outfile
 set size ratio -1
 if (exists("extent")) { set xrange [-extent:extent]; set yrange [-extent:extent] }
-set key top right opaque
+set key top right box opaque fc rgb "#9a9a9a"
 set cblabel "critic C(x)"
 # blue (low score: where the critic says "generated") to yellow (high: "real")
 set palette defined (0 "#30123b", 1 "#2f6bd6", 2 "#28bceb", 3 "#a4fc3c", 4 "#fb8022", 5 "#7a0403")

@@ -23,7 +23,7 @@ set xrange [0:(STATS_max > 2 ? STATS_max * 1.05 : 2)]
 set style fill solid 0.6 border -1
 set boxwidth width
 set grid
-set arrow from 1, graph 0 to 1, graph 1 nohead dt 2 lw 2 lc rgb "#d62728"
+set arrow from first 1, graph 0 to first 1, graph 1 nohead front dt 2 lw 2 lc rgb "#d62728"
 set xlabel "||grad_x C(x_hat)|| per sample"
 set ylabel "samples"
 set title sprintf("%d interpolates: mean %.3f, median %.3f", STATS_records, STATS_mean, STATS_median)
