@@ -81,15 +81,17 @@ if [ "${TABLE_ONLY:-0}" != 1 ]; then
     mkdir -p "$OUT"
     jobs_file=$OUT/jobs.txt
     : >"$jobs_file"
-    while IFS='|' read -r ch name flags label; do
-        for ds in $DATASETS; do
-            for s in $SEEDS; do
+    # Seed by seed (both datasets of seed 1 first), so that a run cut short
+    # still gives whole seeds: TABLE_ONLY=1 then prints what is there.
+    for s in $SEEDS; do
+        while IFS='|' read -r ch name flags label; do
+            for ds in $DATASETS; do
                 dir=$OUT/$name/$ds/seed$s
                 echo "./chapter$ch $flags --dataset $ds --seed $s --force --out $dir >$dir.log 2>&1 || echo \"FAILED: $dir (see $dir.log)\"" >>"$jobs_file"
                 mkdir -p "$(dirname "$dir")"
             done
-        done
-    done <<<"$VARIANTS"
+        done <<<"$VARIANTS"
+    done
     n=$(wc -l <"$jobs_file")
     echo "eval-toys: $n runs ($JOBS at a time) into $OUT/ ..."
     start=$(date +%s)

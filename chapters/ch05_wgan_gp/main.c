@@ -43,6 +43,7 @@
 
 #include "ch05_wgan_gp/exercises.h"  // ex_interpolates, ex_gradient_penalty (exercises 5.1, 5.2)
 #include "gan_run.h"                 // data, logs, samples, checkpoints, evaluation: shared with chapters 1-4
+#include "dcgan.h"                   // chapter 3's networks, with a layer-norm critic
 #include "mlp.h"
 
 // ---------------------------------------------------------------------------
@@ -52,136 +53,100 @@
 //   G  z (B, 2) -> H -> H -> H -> x (B, 2), ReLU
 //   C  x (B, 2) -> H -> H -> H -> score (B, 1), ReLU; with --critic-norm layer,
 //      a layer norm over the H features before each ReLU
-// images, 32x32 (chapter 3's DCGAN, width W = --width)
-//   G  z (B,100) -> ConvT 4W (4x4) -> 2W (8x8) -> W (16x16) -> C (32x32),
+// images, 32x32: chapter 3's DCGAN (common/dcgan.h), width W = --width
+//   G  z (B,100) -> ConvT 4W (4x4) -> 2W (8x8) -> W (16x16) -> 1 (32x32),
 //      batch norm + ReLU, tanh at the output (G may keep its batch norm: the
 //      penalty differentiates only the critic)
-//   C  x (B,C,32,32) -> Conv W (16x16) LReLU -> 2W (8x8) [LN] LReLU ->
+//   C  x (B,1,32,32) -> Conv W (16x16) LReLU -> 2W (8x8) [LN] LReLU ->
 //      4W (4x4) [LN] LReLU -> Conv(4W, 1, 4) -> score (B, 1)
+//      [LN]: --critic-norm layer (the default for images) or none
 // The critic's output is a raw score, not a logit: nothing squashes it.
 
-#define MAX_LAYERS 4
+#define TOY_LAYERS 4
 
 typedef struct {
     Params params;
-    Mlp mlp;                           // toys
-    ConvTranspose2d up[MAX_LAYERS];    // images
-    BatchNorm2d bn[MAX_LAYERS - 1];
-    int toy, z_dim;
-} Generator;
+    Mlp net;
+} ToyGenerator;
 
 typedef struct {
     Params params;
-    Linear fc[MAX_LAYERS];             // toys
-    Conv2d conv[MAX_LAYERS];           // images
-    LayerNorm ln[MAX_LAYERS - 1];      // ln[i] follows layer i (layer norm only)
-    int toy, layer_norm;
-} Critic;
+    Linear fc[TOY_LAYERS];
+    LayerNorm ln[TOY_LAYERS - 1];      // ln[i] follows fc[i] (--critic-norm layer)
+    int layer_norm;
+} ToyCritic;
 
-static void build_generator(Generator *g, GanRun *run, int hidden, int width) {
-    params_init(&g->params, "G");
-    g->toy = run->toy != NULL;
-    g->z_dim = run->z_dim;
-    if (g->toy) {
-        mlp_init(&g->mlp, &g->params, (int[]){run->z_dim, hidden, hidden, hidden, 2}, 5, ACT_RELU, ACT_NONE,
-                 &run->rng);
-        return;
-    }
-    int in = run->z_dim;
-    for (int i = 0; i < MAX_LAYERS; i++) {
-        int last = i == MAX_LAYERS - 1, out = last ? run->C : width << (MAX_LAYERS - 2 - i);  // 4W, 2W, W, C
-        char name[16];
-        snprintf(name, sizeof name, "up%d", i + 1);
-        conv_transpose2d_init(&g->up[i], &g->params, name, in, out, 4, i == 0 ? 1 : 2, i == 0 ? 0 : 1, 0,
-                              NO_BIAS, &run->rng);
-        if (!last) {
-            snprintf(name, sizeof name, "bn%d", i + 1);
-            batch_norm2d_init(&g->bn[i], &g->params, name, out);
-        }
-        in = out;
-    }
-    nn_init_dcgan(&g->params, &run->rng);
-}
+typedef struct {
+    int toy;
+    ToyGenerator toy_g;
+    DcganGenerator dcgan_g;
+    ToyCritic toy_c;
+    DcganDiscriminator dcgan_c;
+} Networks;
 
-static void build_critic(Critic *c, GanRun *run, int hidden, int width, int layer_norm) {
+static void build_toy_critic(ToyCritic *c, int hidden, int layer_norm, Rng *rng) {
     params_init(&c->params, "C");
-    c->toy = run->toy != NULL;
     c->layer_norm = layer_norm;
-    char name[16];
-    if (c->toy) {
-        int in = 2;
-        for (int i = 0; i < MAX_LAYERS; i++) {
-            int last = i == MAX_LAYERS - 1, out = last ? 1 : hidden;
-            snprintf(name, sizeof name, "fc%d", i + 1);
-            linear_init(&c->fc[i], &c->params, name, in, out, WITH_BIAS, &run->rng);
-            if (!last && layer_norm) {
-                snprintf(name, sizeof name, "ln%d", i + 1);
-                layer_norm_init(&c->ln[i], &c->params, name, 1, &out);
-            }
-            in = out;
-        }
-        return;
-    }
-    int in = run->C, size = run->H;
-    for (int i = 0; i < MAX_LAYERS; i++) {
-        int last = i == MAX_LAYERS - 1, out = last ? 1 : width << i;  // W, 2W, 4W, then one score
-        snprintf(name, sizeof name, "conv%d", i + 1);
-        if (last) conv2d_init(&c->conv[i], &c->params, name, in, out, 4, 1, 0, WITH_BIAS, &run->rng);
-        else conv2d_init(&c->conv[i], &c->params, name, in, out, 4, 2, 1, WITH_BIAS, &run->rng);
-        size /= 2;
-        if (i > 0 && !last && layer_norm) {  // not on the input layer, as DCGAN's batch norm
+    int in = 2;
+    for (int i = 0; i < TOY_LAYERS; i++) {
+        int last = i == TOY_LAYERS - 1, out = last ? 1 : hidden;
+        char name[16];
+        snprintf(name, sizeof name, "fc%d", i + 1);
+        linear_init(&c->fc[i], &c->params, name, in, out, WITH_BIAS, rng);
+        if (!last && layer_norm) {
             snprintf(name, sizeof name, "ln%d", i + 1);
-            layer_norm_init(&c->ln[i], &c->params, name, 3, (int[]){out, size, size});
+            layer_norm_init(&c->ln[i], &c->params, name, 1, &out);
         }
         in = out;
     }
-    nn_init_dcgan(&c->params, &run->rng);
 }
 
-// G(z): z (B, z_dim) -> (B, 2) or images (B, C, 32, 32) in [-1, 1].
-static Tensor *generator_forward(Generator *g, Tensor *z) {
-    if (g->toy) return mlp_forward(&g->mlp, z);
-    Tensor *h = t_reshape(z, 4, (int[]){z->shape[0], g->z_dim, 1, 1});  // z as a 1x1 image
-    for (int i = 0; i < MAX_LAYERS; i++) {
-        h = conv_transpose2d_forward(&g->up[i], h);
-        h = i < MAX_LAYERS - 1 ? t_relu(batch_norm2d_forward(&g->bn[i], h)) : t_tanh(h);
+static void build_networks(Networks *nets, GanRun *run, int hidden, int width, int layer_norm) {
+    nets->toy = run->toy != NULL;
+    if (nets->toy) {
+        params_init(&nets->toy_g.params, "G");
+        mlp_init(&nets->toy_g.net, &nets->toy_g.params, (int[]){run->z_dim, hidden, hidden, hidden, 2}, 5, ACT_RELU,
+                 ACT_NONE, &run->rng);
+        build_toy_critic(&nets->toy_c, hidden, layer_norm, &run->rng);
+        return;
+    }
+    DcganConfig cfg = dcgan_config(32, run->C, width, run->z_dim);
+    cfg.d_norm = layer_norm ? DCGAN_NORM_LAYER : DCGAN_NORM_NONE;  // never batch norm in a WGAN-GP critic
+    cfg.output = DCGAN_OUTPUT_SCORE;
+    dcgan_generator_init(&nets->dcgan_g, &cfg, &run->rng);
+    dcgan_discriminator_init(&nets->dcgan_c, &cfg, &run->rng);
+}
+
+static Params *generator_params(Networks *nets) { return nets->toy ? &nets->toy_g.params : &nets->dcgan_g.params; }
+static Params *critic_params(Networks *nets) { return nets->toy ? &nets->toy_c.params : &nets->dcgan_c.params; }
+
+// G(z): z (B, z_dim) -> (B, 2) or images (B, 1, 32, 32) in [-1, 1].
+static Tensor *generator_forward(Networks *nets, Tensor *z) {
+    return nets->toy ? mlp_forward(&nets->toy_g.net, z) : dcgan_generator_forward(&nets->dcgan_g, z, NULL);
+}
+
+// C(x): x (B, 2) or (B, 1, 32, 32) -> scores (B, 1). Every op here is twice
+// differentiable (linear, conv, ReLU, leaky ReLU, layer norm): the
+// penalty's backward goes through C's backward.
+static Tensor *critic_forward(Networks *nets, Tensor *x) {
+    if (!nets->toy) return dcgan_discriminator_forward(&nets->dcgan_c, x, NULL);
+    ToyCritic *c = &nets->toy_c;
+    Tensor *h = x;
+    for (int i = 0; i < TOY_LAYERS; i++) {
+        h = linear_forward(&c->fc[i], h);
+        if (i == TOY_LAYERS - 1) break;
+        if (c->layer_norm) h = layer_norm_forward(&c->ln[i], h);
+        h = t_relu(h);
     }
     return h;
 }
 
-// C(x): x (B, 2) or (B, C, 32, 32) -> scores (B, 1). Every op here is
-// twice differentiable (linear, conv, ReLU, leaky ReLU, layer norm): the
-// penalty's backward goes through C's backward.
-static Tensor *critic_forward(Critic *c, Tensor *x) {
-    Tensor *h = x;
-    for (int i = 0; i < MAX_LAYERS; i++) {
-        int last = i == MAX_LAYERS - 1;
-        if (c->toy) {
-            h = linear_forward(&c->fc[i], h);
-            if (!last && c->layer_norm) h = layer_norm_forward(&c->ln[i], h);
-            if (!last) h = t_relu(h);
-        } else {
-            h = conv2d_forward(&c->conv[i], h);
-            if (!last && i > 0 && c->layer_norm) h = layer_norm_forward(&c->ln[i], h);
-            if (!last) h = t_leaky_relu(h, 0.2f);
-        }
-    }
-    return t_reshape(h, 2, (int[]){x->shape[0], 1});
-}
-
-// The pictures and the final samples: batch norm with its running
-// statistics, so an image depends on its own z only (as in chapter 3).
-static Tensor *generate(void *model, Tensor *z) {
-    Generator *g = model;
-    params_set_training(&g->params, 0);
-    Tensor *x = generator_forward(g, z);
-    params_set_training(&g->params, 1);
-    return x;
-}
-
-static void set_trainable(Params *ps, int on) {
-    for (int i = 0; i < ps->count; i++)
-        if (param_is_trainable(&ps->items[i])) ps->items[i].t->requires_grad = on;
+// The pictures and the final samples (the signature gan_run.h wants; this
+// GAN is unconditional, labels is NULL). Images: batch norm with its running
+// statistics, so an image depends on its own z only (dcgan_sample).
+static Tensor *generate(void *model, Tensor *z, Tensor *labels) {
+    Networks *nets = model;
+    return nets->toy ? mlp_forward(&nets->toy_g.net, z) : dcgan_sample(&nets->dcgan_g, z, labels);
 }
 
 // ---------------------------------------------------------------------------
@@ -197,12 +162,12 @@ static void set_trainable(Params *ps, int on) {
 // Sum before differentiating: sample i's score depends on x_hat_i only, so
 // the gradient of the sum with respect to x_hat holds every g_i at once.
 
-static Tensor *penalty(GanRun *run, Critic *c, Tensor *real, Tensor *fake, float *norms) {
+static Tensor *penalty(GanRun *run, Networks *nets, Tensor *real, Tensor *fake, float *norms) {
     int B = real->shape[0];
     Tensor *eps = t_empty(1, B);
     for (int i = 0; i < B; i++) eps->data[i] = rng_uniform(&run->rng);
     Tensor *x_hat = ex_interpolates(real, fake, eps);       // exercise 5.1: a leaf that requires a gradient
-    return ex_gradient_penalty(critic_forward(c, x_hat), x_hat, norms);  // exercise 5.2
+    return ex_gradient_penalty(critic_forward(nets, x_hat), x_hat, norms);  // exercise 5.2
 }
 
 // ---------------------------------------------------------------------------
@@ -221,8 +186,7 @@ typedef struct {
     double norm_mean;             // mean ||grad_x C(x_hat)|| over the last critic batch
 } StepStats;
 
-static StepStats train_step(GanRun *run, Generator *g, Critic *c, Optimizer *opt_g, Optimizer *opt_c,
-                            const Settings *s) {
+static StepStats train_step(GanRun *run, Networks *nets, Optimizer *opt_g, Optimizer *opt_c, const Settings *s) {
     StepStats st = {0};
     int B = run->args.batch;
     float *norms = t_arena_alloc((size_t)B * sizeof(float));  // ||g_i|| of the last critic batch
@@ -230,10 +194,10 @@ static StepStats train_step(GanRun *run, Generator *g, Critic *c, Optimizer *opt
         Tensor *x = gan_real_batch(run);
         Tensor *z = gan_noise(run, B);
         int prev = t_set_grad_enabled(0);
-        Tensor *fake = generator_forward(g, z);  // no graph into G
+        Tensor *fake = generator_forward(nets, z);  // no graph into G
         t_set_grad_enabled(prev);
-        Tensor *score_real = t_mean(critic_forward(c, x)), *score_fake = t_mean(critic_forward(c, fake));
-        Tensor *gp = penalty(run, c, x, fake, norms);
+        Tensor *score_real = t_mean(critic_forward(nets, x)), *score_fake = t_mean(critic_forward(nets, fake));
+        Tensor *gp = penalty(run, nets, x, fake, norms);
         Tensor *loss_c = t_add(t_sub(score_fake, score_real), t_mul_scalar(gp, s->lambda));
         optim_zero_grad(opt_c);
         t_backward(loss_c);  // through the penalty: the second derivative of C
@@ -246,12 +210,12 @@ static StepStats train_step(GanRun *run, Generator *g, Critic *c, Optimizer *opt
     for (int i = 0; i < B; i++) sum += norms[i];
     st.norm_mean = sum / B;
 
-    set_trainable(&c->params, 0);  // the critic records no graph for its own weights
-    Tensor *loss_g = t_neg(t_mean(critic_forward(c, generator_forward(g, gan_noise(run, B)))));
+    params_requires_grad(critic_params(nets), 0);  // freeze C: G's step computes no gradient for C's weights
+    Tensor *loss_g = t_neg(t_mean(critic_forward(nets, generator_forward(nets, gan_noise(run, B)))));
     optim_zero_grad(opt_g);
     t_backward(loss_g);
     optim_step(opt_g);
-    set_trainable(&c->params, 1);
+    params_requires_grad(critic_params(nets), 1);
     st.g_loss = t_item(loss_g);
     return st;
 }
@@ -270,7 +234,7 @@ static StepStats train_step(GanRun *run, Generator *g, Critic *c, Optimizer *opt
 #define HEAT_GRID 100
 #define NORM_SAMPLES 2500
 
-static int write_critic_frame(GanRun *run, Generator *g, Critic *c) {
+static int write_critic_frame(GanRun *run, Networks *nets) {
     char file[64], path[4200];
     snprintf(file, sizeof file, "critic_%06ld.dat", run->step);
     run_path(path, sizeof path, run->args.out, file);
@@ -287,7 +251,7 @@ static int write_critic_frame(GanRun *run, Generator *g, Critic *c) {
             grid->data[2 * (i * HEAT_GRID + j)] = -e + 2 * e * (j + 0.5f) / HEAT_GRID;
             grid->data[2 * (i * HEAT_GRID + j) + 1] = -e + 2 * e * (i + 0.5f) / HEAT_GRID;
         }
-    Tensor *score = critic_forward(c, grid), *fake = generate(g, run->fixed_z);
+    Tensor *score = critic_forward(nets, grid), *fake = generate(nets, run->fixed_z, NULL);
     t_set_grad_enabled(prev);
     fprintf(f, "# critic C(x, y) at step %ld on a %dx%d grid; then real points; then generated points\n", run->step,
             HEAT_GRID, HEAT_GRID);
@@ -317,7 +281,7 @@ static int write_critic_frame(GanRun *run, Generator *g, Critic *c) {
 
 // Per-sample gradient norms on NORM_SAMPLES interpolates, by exercise 5.2
 // (its value is not used), in batches of --batch. Returns their mean.
-static double write_gradnorm_histogram(GanRun *run, Generator *g, Critic *c, double *frac_near_1) {
+static double write_gradnorm_histogram(GanRun *run, Networks *nets, double *frac_near_1) {
     static float norms[NORM_SAMPLES];
     int B = run->args.batch, done = 0;
     while (done < NORM_SAMPLES) {
@@ -326,9 +290,9 @@ static double write_gradnorm_histogram(GanRun *run, Generator *g, Critic *c, dou
         Tensor *x = gan_real_batch(run);
         if (n < B) x = t_slice(x, 0, 0, n);
         int prev = t_set_grad_enabled(0);
-        Tensor *fake = generate(g, gan_noise(run, n));
+        Tensor *fake = generate(nets, gan_noise(run, n), NULL);
         t_set_grad_enabled(prev);
-        penalty(run, c, x, fake, norms + done);
+        penalty(run, nets, x, fake, norms + done);
         done += n;
     }
     char path[4200];
@@ -375,8 +339,9 @@ int main(int argc, char **argv) {
         run.log_every = 10;
         critic_norm = "layer";
     } else {
-        // Toys: README, "Why these defaults".
-        run.args.lr = 5e-4f;
+        // Toys: README, "Why these defaults". The grid is 4 times wider
+        // than the ring, and G has further to go: twice the step size.
+        run.args.lr = strcmp(run.args.dataset, "grid25") == 0 ? 1e-3f : 5e-4f;
         run.args.steps = 2000;
         run.args.sample_every = 250;
         run.args.checkpoint_every = 500;
@@ -401,34 +366,35 @@ int main(int argc, char **argv) {
     run.evaluate = 1;
     if (gan_run_load_data(&run) != 0) return 1;
 
-    static Generator g;  // static: built in place, never copied (nn.h)
-    static Critic c;
-    build_generator(&g, &run, hidden, width);
-    build_critic(&c, &run, hidden, width, strcmp(critic_norm, "layer") == 0);
-    Optimizer *opt_g = optim_adam(&g.params, run.args.lr, run.beta1, 0.9f, 1e-8f, 0.0f);
-    Optimizer *opt_c = optim_adam(&c.params, run.args.lr, run.beta1, 0.9f, 1e-8f, 0.0f);
-    gan_run_track(&run, &g.params, &c.params, opt_g, opt_c);
-    if (run.sample_only) return gan_run_sample(&run, generate, &g);
+    static Networks nets;  // static: built in place, never copied (nn.h)
+    build_networks(&nets, &run, hidden, width, strcmp(critic_norm, "layer") == 0);
+    Optimizer *opt_g = optim_adam(generator_params(&nets), run.args.lr, run.beta1, 0.9f, 1e-8f, 0.0f);
+    Optimizer *opt_c = optim_adam(critic_params(&nets), run.args.lr, run.beta1, 0.9f, 1e-8f, 0.0f);
+    gan_run_track(&run, generator_params(&nets), critic_params(&nets), opt_g, opt_c);
+    if (run.sample_only) return gan_run_sample(&run, generate, &nets);
 
     if (run.toy)
-        printf("G: MLP %d -> %d -> %d -> %d -> 2, ReLU (%ld parameters)\n", run.z_dim, hidden, hidden, hidden,
-               params_numel(&g.params, 1));
+        printf("G: MLP %d -> %d -> %d -> %d -> 2, ReLU (%ld parameters)\n"
+               "C: MLP 2 -> %d -> %d -> %d -> 1, ReLU, critic norm %s, raw score (%ld parameters)\n",
+               run.z_dim, hidden, hidden, hidden, params_numel(generator_params(&nets), 1), hidden, hidden, hidden,
+               critic_norm, params_numel(critic_params(&nets), 1));
     else
-        printf("G: ConvT %d -> %d -> %d -> %d -> %d channels, batch norm (%ld parameters)\n", run.z_dim,
-               g.up[0].out_ch, g.up[1].out_ch, g.up[2].out_ch, g.up[3].out_ch, params_numel(&g.params, 1));
-    printf("C: %s, critic norm %s, raw score (%ld parameters); lambda %g, n_critic %d, Adam betas (%g, 0.9)\n",
-           run.toy ? "MLP 2 -> H -> H -> H -> 1, ReLU" : "Conv W -> 2W -> 4W -> 1, LeakyReLU 0.2", critic_norm,
-           params_numel(&c.params, 1), (double)s.lambda, s.n_critic, (double)run.beta1);
-    if (gan_run_begin(&run, "step critic_loss g_loss w_estimate penalty grad_norm", generate, &g) != 0) return 1;
-    if (run.toy && !run.resuming && write_critic_frame(&run, &g, &c) != 0) run.failed = 1;
+        printf("G: DCGAN, ConvT %d -> %d -> %d -> %d -> %d channels, batch norm (%ld parameters)\n"
+               "C: DCGAN critic, Conv %d -> %d -> %d -> %d -> 1, critic norm %s, raw score (%ld parameters)\n",
+               run.z_dim, 4 * width, 2 * width, width, run.C, params_numel(generator_params(&nets), 1), run.C, width,
+               2 * width, 4 * width, critic_norm, params_numel(critic_params(&nets), 1));
+    printf("WGAN-GP: lambda %g, n_critic %d, Adam lr %g betas (%g, 0.9) for both\n", (double)s.lambda, s.n_critic,
+           (double)run.args.lr, (double)run.beta1);
+    if (gan_run_begin(&run, "step critic_loss g_loss w_estimate penalty grad_norm", generate, &nets) != 0) return 1;
+    if (run.toy && !run.resuming && write_critic_frame(&run, &nets) != 0) run.failed = 1;
 
     while (run.step < run.args.steps) {
         t_arena_reset();
-        StepStats st = train_step(&run, &g, &c, opt_g, opt_c, &s);
+        StepStats st = train_step(&run, &nets, opt_g, opt_c, &s);
         double row[6] = {0, st.critic_loss, st.g_loss, st.w_estimate, st.penalty, st.norm_mean};
-        gan_run_step_done(&run, row, generate, &g);
+        gan_run_step_done(&run, row, generate, &nets);
         if (run.toy && run.args.sample_every > 0 && run.step % run.args.sample_every == 0 &&
-            write_critic_frame(&run, &g, &c) != 0)
+            write_critic_frame(&run, &nets) != 0)
             run.failed = 1;
     }
 
@@ -438,7 +404,7 @@ int main(int argc, char **argv) {
     metrics_set_str(&m, "critic_norm", critic_norm);
     if (run.toy) {
         metrics_set(&m, "hidden", hidden);
-        double near = 0.0, mean = write_gradnorm_histogram(&run, &g, &c, &near);
+        double near = 0.0, mean = write_gradnorm_histogram(&run, &nets, &near);
         printf("gradient norms at %d interpolates: mean %.3f, within 0.1 of 1: %.1f%% (gradnorm_hist.dat)\n",
                NORM_SAMPLES, mean, 100.0 * near);
         metrics_set(&m, "grad_norm_mean", mean);
@@ -446,7 +412,7 @@ int main(int argc, char **argv) {
     } else {
         metrics_set(&m, "width", width);
     }
-    int rc = gan_run_finish(&run, &m, generate, &g);
+    int rc = gan_run_finish(&run, &m, generate, &nets);
     if (run.toy && gan_run_plot(&run, "gradnorm_hist.gp", "gradnorm_hist.dat", "gradnorm_hist.png") == 0)
         printf("wrote %s/gradnorm_hist.png and critic_*.png\n", run.args.out);
     return rc;
