@@ -32,7 +32,7 @@
 // Read top to bottom: the networks, the penalty, one training step, what the
 // critic looks like (heat map, gradient norms), main.
 //
-//     make chapter5 && ./chapter5                   ring8, about a minute on 2 cores
+//     make chapter5 && ./chapter5                   ring8, 2,000 steps: about 50 s of one core
 //     ./chapter5 --dataset grid25 --out runs/ch5-grid
 //     ./chapter5 --dataset mnist --out runs/ch5-mnist    conv critic, FID / IS at the end
 //     ./chapter5 --help

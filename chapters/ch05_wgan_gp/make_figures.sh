@@ -12,7 +12,10 @@
 #   FIGURES_MNIST=1 also trains ./chapter5 --dataset mnist with its defaults
 #   and copies its last sample grid to mnist_samples.png and its metrics.txt
 #   (FID, inception score) to metrics_mnist.txt; MNIST_FLAGS adds flags to
-#   that run (e.g. "--steps 3000" for the README's longer run).
+#   that run (e.g. "--steps 3000" for a longer run); MNIST_RUN=DIR takes the
+#   run in DIR instead of training.
+# RING_RUN=DIR, GRID_RUN=DIR take those runs instead of training them (they
+# must be default runs: seed 1 of make eval-toys is, runs/eval/ch5-wgan-gp/ring8/seed1).
 # The plots are drawn smaller than a run draws them, to keep each file under
 # 100 KB in the repository. Needs gnuplot.
 set -u
@@ -34,14 +37,19 @@ thin() { awk 'NR == 1 || (NR - 2) % 4 == 0' "$1" >"$2"; }
 last_step() { sed -n 's/^steps //p' "$1/metrics.txt"; }
 
 set -e
-for ds in ring8 grid25; do
-    echo "== ./chapter5 --dataset $ds (defaults) -> $OUT/chapter5-$ds"
+ring=${RING_RUN:-$OUT/chapter5-ring8}
+grid=${GRID_RUN:-$OUT/chapter5-grid25}
+for pair in "ring8:$ring:${RING_RUN:-}" "grid25:$grid:${GRID_RUN:-}"; do
+    IFS=: read -r ds dir given <<<"$pair"
+    if [ -n "$given" ]; then
+        echo "== $ds: the run in $dir (given)"
+        continue
+    fi
+    echo "== ./chapter5 --dataset $ds (defaults) -> $dir"
     start=$(date +%s)
-    ./chapter5 --dataset $ds --force --out "$OUT/chapter5-$ds" | tail -n 8
+    ./chapter5 --dataset $ds --force --out "$dir" | tail -n 8
     echo "   ($(($(date +%s) - start)) s)"
 done
-ring=$OUT/chapter5-ring8
-grid=$OUT/chapter5-grid25
 last=$(printf '%06d' "$(last_step "$ring")")
 for s in 000000 000250 001000 "$last"; do
     plot_small critic.gp "datafile='$ring/critic_$s.dat'; outfile='$dst/critic_ring_$s.png'; extent=1.5; step=$((10#$s))"
@@ -57,13 +65,15 @@ plot_small scatter.gp "fakefile='$grid/samples.txt'; realfile='$grid/real.txt'; 
 cp "$ring/metrics.txt" "$dst/metrics_ring8.txt"
 cp "$grid/metrics.txt" "$dst/metrics_grid25.txt"
 
-if [ "${FIGURES_MNIST:-0}" = 1 ]; then
-    echo "== ./chapter5 --dataset mnist ${MNIST_FLAGS:-} -> $OUT/chapter5-mnist"
-    start=$(date +%s)
-    # shellcheck disable=SC2086
-    ./chapter5 --dataset mnist ${MNIST_FLAGS:-} --force --out "$OUT/chapter5-mnist" | tail -n 14
-    echo "   ($(($(date +%s) - start)) s)"
-    m=$OUT/chapter5-mnist
+if [ "${FIGURES_MNIST:-0}" = 1 ] || [ -n "${MNIST_RUN:-}" ]; then
+    m=${MNIST_RUN:-$OUT/chapter5-mnist}
+    if [ -z "${MNIST_RUN:-}" ]; then
+        echo "== ./chapter5 --dataset mnist ${MNIST_FLAGS:-} -> $m"
+        start=$(date +%s)
+        # shellcheck disable=SC2086
+        ./chapter5 --dataset mnist ${MNIST_FLAGS:-} --force --out "$m" | tail -n 14
+        echo "   ($(($(date +%s) - start)) s)"
+    fi
     cp "$m/samples_$(printf '%06d' "$(last_step "$m")").png" "$dst/mnist_samples.png"
     cp "$m/metrics.txt" "$dst/metrics_mnist.txt"
 fi
