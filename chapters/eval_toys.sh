@@ -1,54 +1,97 @@
 #!/usr/bin/env bash
-# eval_toys.sh: the 2-D toy evaluation of chapters 1 and 2 (make eval-toys).
+# eval_toys.sh: the 2-D toy evaluation of the course's chapters (make eval-toys).
 #
 # Trains, with every default setting, over 5 seeds on ring8 and on grid25:
 #   ch1 minimax          ./chapter1                   (the saturating loss, as in the paper)
 #   ch2 non-saturating   ./chapter2                   (-log D(G(z)), after 200 steps of D alone)
 #   ch2 minimax          ./chapter2 --loss minimax    (the same D warm-up, the saturating loss)
+#   ch4 WGAN             ./chapter4                   (weight clipping)
+#   ch5 WGAN-GP          ./chapter5                   (the gradient penalty)
 # reads each run's metrics.txt (2,500 samples; high quality = within 3 sigma of
 # a mode; a mode is covered by one high-quality sample; KL of the mode
 # histogram to uniform) and prints the table in the form of PacGAN's Table 1
 # (Lin et al., 2018): mean +- standard error over the seeds, with the
 # published rows of a plain GAN and of PacGAN beside ours.
 #
-#   bash chapters/eval_toys.sh                 all 30 runs, 2 at a time, into runs/eval/
-#   SEEDS="1 2" JOBS=1 bash chapters/eval_toys.sh
+#   bash chapters/eval_toys.sh                 chapters 1 2 4 5, 2 runs at a time, into runs/eval/
+#   bash chapters/eval_toys.sh 5               chapter 5 only (TOY_CHAPTERS="5" does the same)
+#   SEEDS="1 2" JOBS=1 bash chapters/eval_toys.sh 1 2
 #   TABLE_ONLY=1 bash chapters/eval_toys.sh    print the table of runs already made
-# Env: SEEDS (default "1 2 3 4 5"), JOBS (parallel runs, default 2: the toys
-# train on one thread each), EVAL_OUT (default runs/eval). The table is also
-# written to $EVAL_OUT/table.md.
+#   FLAGS_CH5="--steps 4000" bash chapters/eval_toys.sh 5    extra flags for one chapter's runs
+# A chapter whose program is not built (./chapterN missing) is skipped with a
+# note, and its rows are left out of the table.
+# Env: TOY_CHAPTERS (default "1 2 4 5"; arguments win), SEEDS (default "1 2 3 4 5"),
+# JOBS (parallel runs, default 2: the toys train on one thread each),
+# EVAL_OUT (default runs/eval), FLAGS_CHn (flags added to chapter n's runs;
+# the runs then go to their own directories, named after the flags). The
+# table is also written to $EVAL_OUT/table.md.
 set -u
 cd "$(dirname "$0")/.." || exit 1
+CHAPTERS=${*:-${TOY_CHAPTERS:-"1 2 4 5"}}
 SEEDS=${SEEDS:-"1 2 3 4 5"}
 JOBS=${JOBS:-2}
 OUT=${EVAL_OUT:-runs/eval}
 DATASETS="ring8 grid25"
-# name|program|flags|label
-VARIANTS="ch1-minimax|./chapter1||ch1: minimax loss (ours)
-ch2-nonsat|./chapter2||ch2: non-saturating loss (ours)
-ch2-minimax|./chapter2|--loss minimax|ch2: minimax loss, same D warm-up (ours)"
+# chapter|name|flags|label: every variant the script knows; the per-chapter
+# settings are the flags (defaults: none, the chapter's own defaults).
+ALL_VARIANTS="1|ch1-minimax||ch1: minimax loss (ours)
+2|ch2-nonsat||ch2: non-saturating loss (ours)
+2|ch2-minimax|--loss minimax|ch2: minimax loss, same D warm-up (ours)
+4|ch4-wgan||ch4: WGAN, weight clipping (ours)
+5|ch5-wgan-gp||ch5: WGAN-GP, gradient penalty (ours)"
 
-for p in ./chapter1 ./chapter2; do
-    if [ ! -x $p ]; then
-        echo "error: $p is missing" >&2
-        echo "HINT: make chapter1 chapter2 (make eval-toys builds them)" >&2
-        exit 1
-    fi
+for c in $CHAPTERS; do
+    case $c in 1|2|4|5) ;; *)
+        echo "error: no toy evaluation for chapter '$c'" >&2
+        echo "HINT: the chapters with 2-D toys are 1 2 4 5 (e.g. bash chapters/eval_toys.sh 1 2 5)" >&2
+        exit 2 ;;
+    esac
 done
+
+# The variants to run: chapters asked for whose program exists, with their
+# FLAGS_CHn appended (and then a run directory of their own).
+VARIANTS=""
+for c in $CHAPTERS; do
+    if [ ! -x ./chapter$c ]; then
+        echo "note: ./chapter$c is not built: chapter $c is left out (make chapter$c, then run this again)"
+        continue
+    fi
+    extra_var=FLAGS_CH$c
+    extra=${!extra_var:-}
+    while IFS='|' read -r ch name flags label; do
+        [ "$ch" = "$c" ] || continue
+        if [ -n "$extra" ]; then
+            name="$name$(echo " $extra" | tr -c 'A-Za-z0-9.\n-' '_')"
+            flags="$flags $extra"
+            label="${label% (ours)}, $extra (ours)"
+        fi
+        VARIANTS="$VARIANTS$c|$name|$flags|$label
+"
+    done <<<"$ALL_VARIANTS"
+done
+VARIANTS=${VARIANTS%
+}
+if [ -z "$VARIANTS" ]; then
+    echo "error: none of the chapters $CHAPTERS is built" >&2
+    echo "HINT: make eval-toys builds them (or make chapter1 chapter2 chapter5)" >&2
+    exit 1
+fi
 
 if [ "${TABLE_ONLY:-0}" != 1 ]; then
     mkdir -p "$OUT"
     jobs_file=$OUT/jobs.txt
     : >"$jobs_file"
-    while IFS='|' read -r name prog flags label; do
-        for ds in $DATASETS; do
-            for s in $SEEDS; do
+    # Seed by seed (both datasets of seed 1 first), so that a run cut short
+    # still gives whole seeds: TABLE_ONLY=1 then prints what is there.
+    for s in $SEEDS; do
+        while IFS='|' read -r ch name flags label; do
+            for ds in $DATASETS; do
                 dir=$OUT/$name/$ds/seed$s
-                echo "$prog $flags --dataset $ds --seed $s --force --out $dir >$dir.log 2>&1 || echo \"FAILED: $dir (see $dir.log)\"" >>"$jobs_file"
+                echo "./chapter$ch $flags --dataset $ds --seed $s --force --out $dir >$dir.log 2>&1 || echo \"FAILED: $dir (see $dir.log)\"" >>"$jobs_file"
                 mkdir -p "$(dirname "$dir")"
             done
-        done
-    done <<<"$VARIANTS"
+        done <<<"$VARIANTS"
+    done
     n=$(wc -l <"$jobs_file")
     echo "eval-toys: $n runs ($JOBS at a time) into $OUT/ ..."
     start=$(date +%s)
@@ -57,11 +100,12 @@ if [ "${TABLE_ONLY:-0}" != 1 ]; then
 fi
 
 # --- the table ------------------------------------------------------------------------
+mkdir -p "$OUT"
 table=$OUT/table.md
 {
     echo "| method | ring8: modes (max 8) | ring8: high quality | ring8: KL | grid25: modes (max 25) | grid25: high quality | grid25: KL |"
     echo "|---|---|---|---|---|---|---|"
-    while IFS='|' read -r name prog flags label; do
+    while IFS='|' read -r ch name flags label; do
         row="| $label |"
         nseeds=0
         for ds in $DATASETS; do
@@ -100,7 +144,7 @@ cat "$table"
 echo
 echo "(table saved in $table; per-run outputs under $OUT/)"
 missing=0
-while IFS='|' read -r name prog flags label; do
+while IFS='|' read -r ch name flags label; do
     for ds in $DATASETS; do for s in $SEEDS; do [ -s "$OUT/$name/$ds/seed$s/metrics.txt" ] || missing=$((missing + 1)); done; done
 done <<<"$VARIANTS"
 if [ $missing -gt 0 ]; then

@@ -92,6 +92,7 @@
     SUITE(grade_ch02) \
     SUITE(grade_ch03) \
     SUITE(grade_ch04) \
+    SUITE(grade_ch05) \
     SUITE(grade_ch07)
 
 #define SUITE(name) extern const GradeTest name[];

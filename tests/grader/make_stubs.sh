@@ -92,6 +92,10 @@ HINTS=$(cat <<'EOF'
 7.4	for each i in [0, n): ema[i] = decay * ema[i] + (1 - decay) * w[i].
 7.5	for every (n, c, i, j): y = x[n, c, i - dy[n], j - dx[n]] when that pixel is inside the
 7.5	image, else 0.
+5.1	with gradients off: eps viewed as (B, 1, ...) (t_reshape), fake + eps (real - fake);
+5.1	then set the result's requires_grad to 1 and return it.
+5.2	g = t_grad of t_sum(scores) with respect to x_hat, create_graph = 1; view g as (B, rest);
+5.2	norm = sqrt(sum over dim 1 of g^2 + 1e-12); fill norms; return mean (norm - 1)^2.
 EOF
 )
 
