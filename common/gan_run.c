@@ -236,9 +236,6 @@ void gan_run_parse(GanRun *r, CliFlag *table, int argc, char **argv, const char 
         if (!argv_has(argc, argv, "out")) r->args.out = directory_of(r->ckpt_source, r->out_dir, sizeof r->out_dir);
     }
     cli_apply_common(&r->args);  // --resume with --sample, --device, --threads
-    if (r->args.device_resolved != DEV_CPU)
-        cli_usage_error(r->chapter, "--device %s: the MLP chapters run on the CPU for now (use --device cpu)",
-                        r->args.device);
 }
 
 // ---------------------------------------------------------------------------
@@ -305,12 +302,15 @@ static void downsample2x(const float *in, float *out, long planes, int H, int W)
             }
 }
 
+// The batch is made on the host and uploaded in one copy when the run trains
+// on a GPU (the only host -> device copy of a training step).
 Tensor *gan_real_batch(GanRun *r) {
     int B = r->args.batch;
-    Tensor *x = r->image_size ? t_empty(4, B, r->C, r->H, r->W) : t_empty(2, B, r->x_dim);
+    Tensor *x = r->image_size ? t_empty_on(DEV_CPU, 4, (int[]){B, r->C, r->H, r->W})
+                              : t_empty_on(DEV_CPU, 2, (int[]){B, r->x_dim});
     if (r->toy) {
         toy_sample(r->toy, x->data, B, uniform_fn, normal_fn, &r->rng);
-        return x;
+        return t_to(x, t_default_device());
     }
     // Batch k of the run is batch k % per_epoch of epoch k / per_epoch, whose
     // order is a permutation seeded by (seed, epoch): the whole data order is
@@ -332,9 +332,11 @@ Tensor *gan_real_batch(GanRun *r) {
         dataset_batch(&r->images, r->perm + pos, B, x->data, NULL);
     }
     r->batches_drawn->data[0] += 1.0f;  // exact up to 2^24 batches
-    return x;
+    return t_to(x, t_default_device());
 }
 
+// Drawn on the host from run.rng (rng_fill_normal uploads it on a GPU run), so
+// a GPU run sees the same noise as a CPU run with the same seed.
 Tensor *gan_noise(GanRun *r, int B) {
     Tensor *z = t_empty(2, B, r->z_dim);
     rng_fill_normal(&r->rng, z, 0.0f, 1.0f);
@@ -343,7 +345,8 @@ Tensor *gan_noise(GanRun *r, int B) {
 
 double gan_mean_probability(const Tensor *logits) {
     double s = 0.0;
-    for (long i = 0; i < logits->numel; i++) s += 1.0 / (1.0 + exp(-(double)logits->data[i]));
+    const float *v = t_to((Tensor *)logits, DEV_CPU)->data;  // logged: copied back from a GPU
+    for (long i = 0; i < logits->numel; i++) s += 1.0 / (1.0 + exp(-(double)v[i]));
     return logits->numel ? s / (double)logits->numel : 0.0;
 }
 
@@ -368,6 +371,18 @@ void gan_run_track(GanRun *r, Params *g, Params *d, Optimizer *opt_g, Optimizer 
     ckpt_add_optimizer(&r->ck, opt_g);
     ckpt_add_optimizer(&r->ck, opt_d);
     r->g_params = g;
+    // --device: the models, their optimizer state and the fixed noise move to
+    // the device, and every tensor a step makes is made there. The run's own
+    // state (batches drawn) stays on the host, where it is read.
+    Device dev = r->args.device_resolved;
+    if (dev != DEV_CPU) {
+        params_to_device(g, dev);
+        params_to_device(d, dev);
+        if (opt_g) optim_to_device(opt_g, dev);
+        if (opt_d) optim_to_device(opt_d, dev);
+        if (r->fixed_z) t_move_(r->fixed_z, dev);
+    }
+    t_set_default_device(dev);
 }
 
 static void save_checkpoint(GanRun *r) {
@@ -387,7 +402,7 @@ static void save_checkpoint(GanRun *r) {
 // (2-D data) or a 10 x 10 grid (images).
 static int write_picture(GanRun *r, const char *path, GenerateFn generate, void *model) {
     int prev = t_set_grad_enabled(0);
-    Tensor *fake = generate(model, r->fixed_z);
+    Tensor *fake = t_to(generate(model, r->fixed_z), DEV_CPU);
     t_set_grad_enabled(prev);
     if (r->toy)
         return png_write_scatter(path, r->fixed_real, r->n_fixed, fake->data, r->n_fixed, -r->toy->extent,
@@ -540,7 +555,7 @@ static int write_final_samples(GanRun *r, GenerateFn generate, void *model, Metr
         int n = TOY_EVAL_SAMPLES;
         Tensor *z = t_empty(2, n, r->z_dim);
         rng_fill_normal(&eval, z, 0.0f, 1.0f);
-        Tensor *fake = generate(model, z);
+        Tensor *fake = t_to(generate(model, z), DEV_CPU);
         float *real = t_arena_alloc((size_t)n * 2 * sizeof(float));
         toy_sample(r->toy, real, n, uniform_fn, normal_fn, &eval);
         rc |= samples_write_txt(r->args.out, "samples.txt", fake->data, n);
@@ -565,7 +580,7 @@ static int write_final_samples(GanRun *r, GenerateFn generate, void *model, Metr
             int b = n - i < chunk ? n - i : chunk;
             Tensor *z = t_empty(2, b, r->z_dim);
             rng_fill_normal(&eval, z, 0.0f, 1.0f);
-            Tensor *fake = generate(model, z);
+            Tensor *fake = t_to(generate(model, z), DEV_CPU);
             memcpy(all + (size_t)i * r->x_dim, fake->data, (size_t)b * r->x_dim * sizeof(float));
         }
         rc |= samples_write_idx(r->args.out, all, n, r->C, r->H, r->W);
