@@ -59,6 +59,10 @@ CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(OMP) -Icommon
 LDLIBS := -lm
 
 # --- CUDA detection -----------------------------------------------------------
+# nvcc is looked for on PATH, then in /usr/local/cuda/bin. Where it exists
+# the default is CUDA=1: every cuda/*.cu is compiled by nvcc too (the
+# "emu" block at the end of this file). Without nvcc the build is CPU only;
+# the kernels still run under the emulator in `make test` either way.
 NVCC ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
 ifeq ($(origin CUDA),undefined)
 CUDA := $(if $(NVCC),1,0)
@@ -66,16 +70,16 @@ endif
 CUDA_SOURCES := $(wildcard cuda/*.cu)
 ifeq ($(CUDA),1)
 ifeq ($(NVCC),)
-$(error CUDA=1 but nvcc was not found; install the CUDA toolkit or build with CUDA=0)
+$(error CUDA=1 but nvcc was not found on PATH nor in /usr/local/cuda/bin; install the CUDA toolkit or build with CUDA=0)
 endif
 ifeq ($(CUDA_SOURCES),)
 CUDA_NOTE := nvcc: found at $(NVCC), but cuda/ has no kernels yet: building CPU only
 CUDA := 0
 else
-CUDA_NOTE := nvcc: found at $(NVCC): building with CUDA
+CUDA_NOTE := nvcc: found at $(NVCC): compiling cuda/*.cu for sm_80 and sm_90 (CUDA=0 skips it)
 endif
 else
-CUDA_NOTE := $(if $(NVCC),nvcc: found but CUDA=0: building CPU only,nvcc: not found: building CPU only)
+CUDA_NOTE := $(if $(NVCC),nvcc: found at $(NVCC) but CUDA=0: building CPU only,nvcc: not found: building CPU only (the kernels still run under the emulator in make test))
 endif
 
 # --- the library --------------------------------------------------------------
@@ -190,3 +194,98 @@ train_classifier: $(BUILD)/train_classifier
 classifier: train_classifier
 	./train_classifier --dataset $(DATASET)
 .PHONY: classifier train_classifier
+
+# --- emu: the CUDA sources built two ways (issue 10, cuda/README.md) ----------------
+# Every cuda/*.cu is compiled
+#   - by the host C++ compiler under the emulator (cuda/emu/), always: the
+#     objects go into $(BUILD)/libganbook_cuda_emu.a, and `make test` runs
+#     the kernels that way;
+#   - by nvcc for sm_80 and sm_90 when CUDA=1 (the default where nvcc
+#     exists), warnings as errors, with ptxas's register and spill report
+#     saved next to each object (<name>.ptxas.txt): $(BUILD)/libganbook_cuda.a.
+# A .cu file that has a `#ifdef LAB_MAIN` section is also a kernel-lab
+# program (llm.c's dev/cuda shape): built with -DLAB_MAIN it validates every
+# kernel version against its CPU reference, then times them. Each lab
+# program takes --quick (validate small awkward shapes, no timing), which
+# `make test` runs under the emulator in forward and reverse thread order.
+#   make cuda-emu          the emulated library and lab programs
+#   make cuda-lab-emu      run every lab program under the emulator (no GPU needed)
+#   make cuda-nvcc         (CUDA=1) the nvcc library and lab programs
+EMU_CXX ?= $(if $(findstring clang,$(notdir $(CC))),clang++,g++)
+EMU_CXXFLAGS := -std=c++17 -DGANBOOK_CUDA_EMU $(WARN) -Wno-unknown-pragmas $(OPT) -Icuda -Icommon
+EMU_BUILD := $(BUILD)/emu
+LAB_SOURCES := $(if $(CUDA_SOURCES),$(shell grep -l '^\#ifdef LAB_MAIN' $(CUDA_SOURCES)))
+LAB_NAMES := $(patsubst cuda/%.cu,%,$(LAB_SOURCES))
+CUDA_EMU_OBJS := $(patsubst cuda/%.cu,$(EMU_BUILD)/%.o,$(CUDA_SOURCES)) $(EMU_BUILD)/emu/emu.o
+CUDA_EMU_LIB := $(BUILD)/libganbook_cuda_emu.a
+EMU_LABS := $(addprefix $(EMU_BUILD)/lab/,$(LAB_NAMES))
+EMU_STAMP := $(EMU_BUILD)/compile-command
+$(shell mkdir -p $(EMU_BUILD) && { echo '$(EMU_CXX) $(EMU_CXXFLAGS)' | cmp -s - $(EMU_STAMP) || echo '$(EMU_CXX) $(EMU_CXXFLAGS)' >$(EMU_STAMP); })
+
+$(EMU_BUILD)/emu/emu.o: cuda/emu/emu.cpp $(EMU_STAMP)
+	@mkdir -p $(dir $@)
+	$(EMU_CXX) $(EMU_CXXFLAGS) -MMD -MP -c $< -o $@
+$(EMU_BUILD)/%.o: cuda/%.cu $(EMU_STAMP)
+	@mkdir -p $(dir $@)
+	$(EMU_CXX) $(EMU_CXXFLAGS) -x c++ -MMD -MP -c $< -o $@
+$(CUDA_EMU_LIB): $(CUDA_EMU_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+$(EMU_BUILD)/lab/%: cuda/%.cu $(EMU_BUILD)/emu/emu.o $(EMU_STAMP)
+	@mkdir -p $(dir $@)
+	$(EMU_CXX) $(EMU_CXXFLAGS) -DLAB_MAIN -MMD -MP -x c++ $< -x none $(EMU_BUILD)/emu/emu.o -o $@
+-include $(CUDA_EMU_OBJS:.o=.d) $(EMU_LABS:=.d)
+
+.PHONY: cuda-emu cuda-lab-emu cuda-nvcc
+cuda-emu: $(CUDA_EMU_LIB) $(EMU_LABS)
+
+# LAB_ARGS is passed to every lab program (default: validate, then time on
+# shapes small enough for the emulator; --help lists a program's flags).
+LAB_ARGS ?= --emu
+cuda-lab-emu: $(EMU_LABS)
+	@for p in $(EMU_LABS); do echo "== $$p $(LAB_ARGS)"; $$p $(LAB_ARGS) || exit 1; done
+
+# The tests: the planted-bug program (tests/cuda/planted_bugs.cu), also built
+# with AddressSanitizer, and the lab programs; tests/test_cuda_emu.sh runs them.
+EMU_ASAN_FLAGS := -std=c++17 -DGANBOOK_CUDA_EMU -g -O1 -fno-omit-frame-pointer -fsanitize=address -Icuda -Icommon
+$(EMU_BUILD)/tests/planted_bugs: tests/cuda/planted_bugs.cu $(EMU_BUILD)/emu/emu.o
+	@mkdir -p $(dir $@)
+	$(EMU_CXX) $(EMU_CXXFLAGS) -x c++ $< -x none $(EMU_BUILD)/emu/emu.o -o $@
+$(EMU_BUILD)/tests/planted_bugs_asan: tests/cuda/planted_bugs.cu cuda/emu/emu.cpp cuda/emu/emu.h
+	@mkdir -p $(dir $@)
+	$(EMU_CXX) $(EMU_ASAN_FLAGS) -x c++ $< -x none cuda/emu/emu.cpp -o $@
+# Without a C++ compiler (rare: nvcc needs one too) test_cuda_emu.sh says it skipped.
+ifneq ($(shell command -v $(EMU_CXX) 2>/dev/null),)
+test: cuda-emu $(EMU_BUILD)/tests/planted_bugs $(EMU_BUILD)/tests/planted_bugs_asan
+endif
+
+ifeq ($(CUDA),1)
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+NVCC_BUILD := $(BUILD)/nvcc
+NVCC_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90
+NVCC_FLAGS := -O3 -std=c++17 $(NVCC_ARCH) -Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror -Icuda -Icommon
+# The vendor yardsticks of the lab programs, where the toolkit has them.
+LAB_VENDOR := $(if $(wildcard $(CUDA_HOME)/include/cublas_v2.h),-DLAB_HAVE_CUBLAS -lcublas) \
+              $(if $(wildcard $(CUDA_HOME)/include/cudnn.h),-DLAB_HAVE_CUDNN -lcudnn)
+CUDA_NVCC_OBJS := $(patsubst cuda/%.cu,$(NVCC_BUILD)/%.o,$(CUDA_SOURCES))
+CUDA_LIB := $(BUILD)/libganbook_cuda.a
+NVCC_LABS := $(addprefix $(NVCC_BUILD)/lab/,$(LAB_NAMES))
+# The chapters link $(CUDA_LIB) with these (the seam branch wires them in).
+CUDA_LDLIBS := -L$(CUDA_HOME)/lib64 -lcudart_static -ldl -lpthread -lrt -lstdc++
+$(NVCC_BUILD)/%.o: cuda/%.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCC_FLAGS) -Xptxas -v -MMD -MP -c $< -o $@ 2>$@.ptxas.txt || { cat $@.ptxas.txt; rm -f $@; exit 1; }
+	@grep -q ' [1-9][0-9]* bytes spill' $@.ptxas.txt && echo "note: $<: ptxas reports register spills (see $@.ptxas.txt)" || true
+$(CUDA_LIB): $(CUDA_NVCC_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+$(NVCC_BUILD)/lab/%: cuda/%.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCC_FLAGS) -DLAB_MAIN -MMD -MP $< -o $@ $(LAB_VENDOR) -Xlinker -rpath,$(CUDA_HOME)/lib64
+-include $(CUDA_NVCC_OBJS:.o=.d) $(NVCC_LABS:=.d)
+cuda-nvcc: $(CUDA_LIB) $(NVCC_LABS)
+all: cuda-nvcc
+else
+cuda-nvcc:
+	@echo "cuda-nvcc: $(CUDA_NOTE)"; exit 1
+endif
