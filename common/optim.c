@@ -59,9 +59,11 @@ static void add_state(Optimizer *o, int slot, const char *what) {
     char suffix[64];
     snprintf(suffix, sizeof suffix, "%s_%s", kind_prefix(o->kind), what);
     o->state[slot] = t_persistent_alloc((size_t)o->n * sizeof(Tensor *));
-    for (int i = 0; i < o->n; i++)
+    for (int i = 0; i < o->n; i++) {
         o->state[slot][i] = params_add(&o->state_params, o->param[i]->name, suffix, ROLE_BUFFER,
                                        o->param[i]->ndim, o->param[i]->shape);
+        t_move_(o->state[slot][i], o->param[i]->device);  // state lives where its parameter does
+    }
 }
 
 Optimizer *optim_sgd(Params *ps, float lr, float momentum, float weight_decay, int nesterov) {

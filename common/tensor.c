@@ -23,19 +23,15 @@ void t_fatal(const char *fmt, ...) {
 static const Backend *backends[DEV_COUNT] = {&backend_cpu, NULL};
 static Device default_device = DEV_CPU;
 
-#ifdef GANBOOK_CUDA
 // cuda/backend.cu: the table, and whether the runtime reports a usable GPU.
-const Backend *cuda_backend(void);
-int cuda_device_available(void);
-#endif
+// Weak references: a CUDA build links backend.cu's object (the Makefile
+// forces it in with -Wl,-u,cuda_backend, from libganbook_cuda.a made by nvcc,
+// or from libganbook_cuda_emu.a, the emulated GPU of the tests); a CPU-only
+// build leaves both NULL. So the C objects are the same in both builds.
+extern const Backend *cuda_backend(void) __attribute__((weak));
+extern int cuda_device_available(void) __attribute__((weak));
 
-int t_built_with_cuda(void) {
-#ifdef GANBOOK_CUDA
-    return 1;
-#else
-    return 0;
-#endif
-}
+int t_built_with_cuda(void) { return cuda_backend != NULL; }
 
 const char *t_device_name(Device d) { return d == DEV_CPU ? "cpu" : "cuda"; }
 
@@ -43,17 +39,12 @@ void t_register_backend(Device d, const Backend *b) { backends[d] = b; }
 
 int t_device_available(Device d) {
     if (backends[d]) return 1;
-#ifdef GANBOOK_CUDA
-    if (d == DEV_CUDA) return cuda_device_available();
-#endif
-    return 0;
+    return d == DEV_CUDA && cuda_backend && cuda_device_available && cuda_device_available();
 }
 
 const Backend *t_backend(Device d) {
     if (backends[d]) return backends[d];
-#ifdef GANBOOK_CUDA
-    if (d == DEV_CUDA && cuda_device_available()) return backends[d] = cuda_backend();
-#endif
+    if (t_device_available(d)) return backends[d] = cuda_backend();
     t_fatal("a tensor lives on the %s, but %s\nHINT: run with --device cpu", t_device_name(d),
             t_built_with_cuda() ? "no CUDA GPU is available" : "this program was built without CUDA");
 }
