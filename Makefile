@@ -312,3 +312,7 @@ $(EMU_BUILD)/chapter%: $(LIB) $(CUDA_EMU_LIB)
 ifneq ($(shell command -v $(EMU_CXX) 2>/dev/null),)
 test: $(EMU_BUILD)/chapter1 $(EMU_BUILD)/chapter3
 endif
+# Chapters 1 and 3 on the emulated GPU against the CPU (chapter 3 takes minutes).
+.PHONY: cuda-chapters-emu
+cuda-chapters-emu: $(EMU_BUILD)/chapter1 $(EMU_BUILD)/chapter3
+	@GANBOOK_CUDA_CH3=1 BUILD=$(BUILD) bash tests/test_cuda_chapters.sh

@@ -481,6 +481,7 @@ static int begin(GanRun *r, const char *columns, GenerateFn generate, void *mode
                r->args.dataset, r->images.n, r->H, r->W, r->images.source, r->args.steps, r->args.batch, r->z_dim,
                opt, r->args.seed);
     if (r->resuming) printf("resuming from step %ld of %s\n", r->step, r->args.resume);
+    if (r->args.device_resolved != DEV_CPU) printf("device: %s (--device %s)\n", t_device_name(r->args.device_resolved), r->args.device);
     printf("run directory: %s/\n", r->args.out);
     fflush(stdout);
 
@@ -544,6 +545,14 @@ static void evaluate_images(GanRun *r, float *images, int n, Metrics *m) {
     if (scored != images) free(scored);
 }
 
+// How many final samples: `dflt`, or GANBOOK_EVAL_SAMPLES when set (tests
+// that run a chapter on the emulated GPU, where 10,000 images take minutes).
+static int eval_samples(int dflt) {
+    const char *e = getenv("GANBOOK_EVAL_SAMPLES");
+    int n = e ? atoi(e) : 0;
+    return n > 0 && n < dflt ? n : dflt;
+}
+
 // Final samples from fresh noise of their own stream: the same points for a
 // run and for its resumed twin.
 static int write_final_samples(GanRun *r, GenerateFn generate, void *model, Metrics *m) {
@@ -552,7 +561,7 @@ static int write_final_samples(GanRun *r, GenerateFn generate, void *model, Metr
     int prev = t_set_grad_enabled(0);
     int rc = 0;
     if (r->toy) {
-        int n = TOY_EVAL_SAMPLES;
+        int n = eval_samples(TOY_EVAL_SAMPLES);
         Tensor *z = t_empty(2, n, r->z_dim);
         rng_fill_normal(&eval, z, 0.0f, 1.0f);
         Tensor *fake = t_to(generate(model, z), DEV_CPU);
@@ -572,7 +581,7 @@ static int write_final_samples(GanRun *r, GenerateFn generate, void *model, Metr
         for (int k = 0; k < tm.modes_total; k++) printf(" %d", tm.counts[k]);
         printf("\n");
     } else {
-        int n = IMAGE_EVAL, chunk = 500;
+        int n = eval_samples(IMAGE_EVAL), chunk = 500;
         float *all = malloc((size_t)n * r->x_dim * sizeof(float));
         if (!all) t_fatal("out of memory for %d samples\nHINT: free some memory", n);
         for (int i = 0; i < n; i += chunk) {
