@@ -99,7 +99,30 @@ static Chunk *chunk_new(Device d, size_t size) {
     return c;
 }
 
+// Exact mode (tests): every device allocation of a step is a block of its
+// own, of exactly the size asked, released at the next reset. Slow, but a
+// kernel that writes or reads past a tensor's end then hits the end of an
+// allocation, where the emulator's guard zones (or compute-sanitizer) see it,
+// instead of the neighbouring tensor in a chunk.
+static int arena_exact;
+typedef struct ExactBlock {
+    void *p;
+    struct ExactBlock *next;
+} ExactBlock;
+static ExactBlock *exact_blocks[DEV_COUNT];
+
+void t_set_arena_exact(int on) { arena_exact = on; }
+
 void *t_arena_alloc_on(Device d, size_t bytes) {
+    if (arena_exact && d != DEV_CPU) {
+        ExactBlock *b = malloc(sizeof *b);
+        if (!b) t_fatal("out of memory");
+        b->p = t_backend(d)->alloc(bytes);
+        b->next = exact_blocks[d];
+        exact_blocks[d] = b;
+        arenas[d].handed += bytes;
+        return b->p;
+    }
     Arena *a = &arenas[d];
     size_t align = d == DEV_CPU ? ALIGN : DEVICE_ALIGN;
     bytes = (bytes + align - 1) & ~(size_t)(align - 1);
@@ -122,6 +145,12 @@ void *t_arena_alloc(size_t bytes) { return t_arena_alloc_on(DEV_CPU, bytes); }
 
 void t_arena_reset(void) {
     for (int d = 0; d < DEV_COUNT; d++) {
+        while (exact_blocks[d]) {
+            ExactBlock *b = exact_blocks[d];
+            exact_blocks[d] = b->next;
+            t_backend((Device)d)->release(b->p);
+            free(b);
+        }
         Arena *a = &arenas[d];
         for (Chunk *c = a->first; c; c = c->next) c->used = 0;
         a->cur = a->first;

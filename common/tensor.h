@@ -96,6 +96,11 @@ void *t_arena_alloc_on(Device d, size_t bytes);
 void *t_persistent_alloc_on(Device d, size_t bytes);
 size_t t_arena_used_on(Device d);
 size_t t_persistent_used_on(Device d);
+// Tests: with on = 1, every device (not host) arena allocation is a block of
+// its own of exactly the size asked, freed at the next t_arena_reset, so an
+// out-of-bounds access lands outside an allocation (the emulator's guard
+// zones catch it) rather than in a neighbouring tensor.
+void t_set_arena_exact(int on);
 
 // ---------------------------------------------------------------------------
 // Devices and backends

@@ -20,7 +20,8 @@
 // (emu_set_reverse), which exposes shared-memory races. Relative error
 // threshold 2e-5 (values are O(1); the GPU sums in another order than the
 // CPU), NaN fails (check_close). The emulator also stops on any barrier not
-// reached by all threads, out-of-bounds write (guard zones) or wrong copy.
+// reached by all threads, out-of-bounds write (guard zones: every GPU tensor
+// is its own allocation here, t_set_arena_exact) or wrong copy.
 #include "check.h"
 #include "optim.h"
 
@@ -479,6 +480,7 @@ int main(void) {
         return check_summary();
     }
     check(strcmp(t_backend(DEV_CUDA)->name, "cuda") == 0, "DEV_CUDA is the CUDA backend");
+    t_set_arena_exact(1);  // every GPU tensor its own allocation: overruns hit the emulator's guard zones
     for (reverse = 0; reverse < 2; reverse++) {
         emu_set_reverse(reverse);
         run_all();
