@@ -302,6 +302,13 @@ LDLIBS += -Wl,-u,cuda_backend $(CUDA_LIB) $(CUDA_LDLIBS)
 $(foreach c,$(CHAPTERS),$(eval $(BUILD)/$(c): $(CUDA_LIB)))
 $(TEST_BINS) $(BUILD)/grader: $(CUDA_LIB)
 endif
+# The programs' link line differs with CUDA=0/1: a stamp that changes with it
+# relinks them when CUDA is switched (else a CPU-only ./chapter1 would stay
+# after make CUDA=1, or the reverse).
+LINK_STAMP := $(BUILD)/link-command
+$(shell mkdir -p $(BUILD) && { echo '$(LDLIBS)' | cmp -s - $(LINK_STAMP) || echo '$(LDLIBS)' >$(LINK_STAMP); })
+$(foreach c,$(CHAPTERS),$(eval $(BUILD)/$(c): $(LINK_STAMP)))
+$(TEST_BINS) $(BUILD)/grader: $(LINK_STAMP)
 EMU_LDLIBS := -Wl,-u,cuda_backend $(CUDA_EMU_LIB) -lstdc++ -lm
 $(BUILD)/tests/test_cuda_ops: tests/test_cuda_ops.c $(TEST_COMMON) $(LIB) $(CUDA_EMU_LIB)
 	@mkdir -p $(dir $@)
