@@ -354,3 +354,36 @@ coverage:
 .PHONY: figures-ch5
 figures-ch5: chapter5
 	@bash chapters/ch05_wgan_gp/make_figures.sh
+# --- seam: the CUDA backend wired into the programs (issue 10, common/kernels.h) -----
+# With CUDA=1 every program links the nvcc-built kernels (libganbook_cuda.a);
+# -u cuda_backend pulls cuda/backend.cu's table in, and tensor.c finds it
+# through weak references (the C objects are the same with and without CUDA).
+# The emulated GPU (libganbook_cuda_emu.a) is linked into the CUDA tests and
+# into emulated copies of chapters 1 and 3, so `make test` runs the whole
+# backend, ops and a chapter step, on any machine.
+ifeq ($(CUDA),1)
+LDLIBS += -Wl,-u,cuda_backend $(CUDA_LIB) $(CUDA_LDLIBS)
+$(foreach c,$(CHAPTERS),$(eval $(BUILD)/$(c): $(CUDA_LIB)))
+$(TEST_BINS) $(BUILD)/grader: $(CUDA_LIB)
+endif
+# The programs' link line differs with CUDA=0/1: a stamp that changes with it
+# relinks them when CUDA is switched (else a CPU-only ./chapter1 would stay
+# after make CUDA=1, or the reverse).
+LINK_STAMP := $(BUILD)/link-command
+$(shell mkdir -p $(BUILD) && { echo '$(LDLIBS)' | cmp -s - $(LINK_STAMP) || echo '$(LDLIBS)' >$(LINK_STAMP); })
+$(foreach c,$(CHAPTERS),$(eval $(BUILD)/$(c): $(LINK_STAMP)))
+$(TEST_BINS) $(BUILD)/grader: $(LINK_STAMP)
+EMU_LDLIBS := -Wl,-u,cuda_backend $(CUDA_EMU_LIB) -lstdc++ -lm
+$(BUILD)/tests/test_cuda_ops: tests/test_cuda_ops.c $(TEST_COMMON) $(LIB) $(CUDA_EMU_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/support -MMD -MP $< $(TEST_COMMON) $(LIB) $(EMU_LDLIBS) -o $@
+$(EMU_BUILD)/chapter%: $(LIB) $(CUDA_EMU_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP $(wildcard chapters/ch0$*_*/*.c) $(LIB) $(EMU_LDLIBS) -o $@
+ifneq ($(shell command -v $(EMU_CXX) 2>/dev/null),)
+test: $(EMU_BUILD)/chapter1 $(EMU_BUILD)/chapter3
+endif
+# Chapters 1 and 3 on the emulated GPU against the CPU (chapter 3 takes minutes).
+.PHONY: cuda-chapters-emu
+cuda-chapters-emu: $(EMU_BUILD)/chapter1 $(EMU_BUILD)/chapter3
+	@GANBOOK_CUDA_CH3=1 BUILD=$(BUILD) bash tests/test_cuda_chapters.sh

@@ -31,8 +31,11 @@ int t_set_grad_enabled(int enabled) {
 
 static Tensor *record(Tensor *out, const Op *op, Tensor **inputs, int n_inputs);
 
+// The result lives on the device of the op's first input (every input of an
+// op is on one device), or on the default device for an op without inputs.
 Tensor *t_op_result(const Op *op, int ndim, const int *shape, Tensor **inputs, int n_inputs) {
-    return record(t_empty_shape(ndim, shape), op, inputs, n_inputs);
+    Device d = n_inputs > 0 && inputs[0] ? inputs[0]->device : t_default_device();
+    return record(t_empty_on(d, ndim, shape), op, inputs, n_inputs);
 }
 
 Tensor *t_op_view(const Op *op, int ndim, const int *shape, Tensor **inputs, int n_inputs, float *data) {
@@ -163,7 +166,6 @@ static void run_backward(Tensor **outputs, Tensor **grad_outputs, int n_outputs,
     int prev = t_set_grad_enabled(create_graph);
     for (int i = 0; i < n_outputs; i++) {
         Tensor *g = grad_outputs && grad_outputs[i] ? grad_outputs[i] : t_ones_like(outputs[i]);
-        g->device = outputs[i]->device;
         accumulate(outputs[i], g);
     }
     for (size_t k = order_len; k-- > 0;) {
@@ -205,8 +207,7 @@ void t_backward(Tensor *loss) {
         Tensor *n = order[k];
         if (n->op || !n->acc) continue;
         if (!n->grad) {
-            n->grad = n->persistent ? t_persistent(NULL, n->ndim, n->shape) : t_zeros_like(n);
-            n->grad->device = n->device;
+            n->grad = n->persistent ? t_persistent_on(n->device, NULL, n->ndim, n->shape) : t_zeros_like(n);
         }
         t_accumulate_(n->grad, n->acc);
     }

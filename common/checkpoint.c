@@ -204,7 +204,13 @@ CkptStatus ckpt_save(Checkpoint *ck, const char *path) {
             put_u32(&w, (uint32_t)t->ndim);
             for (int d = 0; d < t->ndim; d++) put_u32(&w, (uint32_t)t->shape[d]);
             put_u64(&w, (uint64_t)t->numel * 4);
-            put_floats(&w, t->data, t->numel);
+            // A tensor on a GPU is copied back first: the file is the same
+            // whichever device trained, and loads into either.
+            float *host = t->device == DEV_CPU ? t->data : malloc((size_t)t->numel * sizeof(float));
+            if (!host) t_fatal("checkpoint: out of memory copying %s to the host", slots[i].name);
+            if (host != t->data) t_download(t, host);
+            put_floats(&w, host, t->numel);
+            if (host != t->data) free(host);
         } else {
             put_u32(&w, ENTRY_I64);
             put_u32(&w, 0);
@@ -610,7 +616,16 @@ CkptStatus ckpt_load(Checkpoint *ck, const char *path) {
     for (int i = 0; i < n; i++) {
         FileEntry *f = find_entry(entries, pre.count, slots[i].name);
         if (slots[i].t) {
-            copy_floats(slots[i].t->data, f->data, slots[i].t->numel);
+            Tensor *t = slots[i].t;
+            if (t->device == DEV_CPU) {
+                copy_floats(t->data, f->data, t->numel);
+            } else {  // into a host buffer, then up to the device the tensor lives on
+                float *host = malloc((size_t)t->numel * sizeof(float));
+                if (!host) t_fatal("checkpoint: out of memory loading %s", slots[i].name);
+                copy_floats(host, f->data, t->numel);
+                t_upload(t, host);
+                free(host);
+            }
         } else {
             Reader c = {f->data, 8, 0};
             *slots[i].counter = (int64_t)get_u64(&c);

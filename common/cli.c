@@ -274,28 +274,29 @@ int cli_common_flags(CliFlag *t, CommonArgs *a, const char *datasets) {
     return n;
 }
 
-// A CUDA build defines GANBOOK_CUDA and provides this (in cuda/).
-#ifdef GANBOOK_CUDA
-int cuda_device_available(void);
-#endif
+// A usage error with its own HINT (two lines, exit 2, like cli_usage_error).
+static void device_error(const char *message, const char *hint) {
+    fprintf(stderr, "error: %s\nHINT: %s\n", message, hint);
+    exit(2);
+}
 
+// --device: auto takes the GPU when this is a CUDA build and the CUDA runtime
+// reports a usable one (t_device_available: without a driver
+// cudaGetDeviceCount fails, error 35, and that counts as none); cuda insists.
 void cli_apply_common(CommonArgs *a) {
     a->program = cli_program;
     if (*a->resume && *a->sample)
         cli_usage_error(cli_program, "--resume and --sample cannot be combined (one continues training, the other only samples)");
     if (!strcmp(a->device, "cuda")) {
-#ifdef GANBOOK_CUDA
-        if (!cuda_device_available()) cli_usage_error(cli_program, "--device cuda: no CUDA GPU found (use --device cpu)");
+        if (!t_built_with_cuda())
+            device_error("--device cuda: this build has no CUDA (built without CUDA)",
+                         "rebuild with make CUDA=1 where nvcc is installed, or run with --device cpu");
+        if (!t_device_available(DEV_CUDA))
+            device_error("--device cuda: no usable CUDA GPU (the CUDA runtime reports none, or no driver)",
+                         "check the GPU and its driver with nvidia-smi, or run with --device cpu");
         a->device_resolved = DEV_CUDA;
-#else
-        cli_usage_error(cli_program, "--device cuda: this build has no CUDA (rebuild with nvcc installed: make CUDA=1, or use --device cpu)");
-#endif
     } else if (!strcmp(a->device, "auto")) {
-#ifdef GANBOOK_CUDA
-        a->device_resolved = cuda_device_available() ? DEV_CUDA : DEV_CPU;
-#else
-        a->device_resolved = DEV_CPU;
-#endif
+        a->device_resolved = t_device_available(DEV_CUDA) ? DEV_CUDA : DEV_CPU;
     } else {
         a->device_resolved = DEV_CPU;
     }

@@ -109,9 +109,11 @@ void cli_common_defaults(CommonArgs *args, const char *out_dir);
 int cli_common_flags(CliFlag *table, CommonArgs *args, const char *datasets);
 
 // After cli_parse: checks combinations (--resume with --sample), resolves
-// --device (auto -> cuda when this build has CUDA and a GPU is present, else
-// cpu; cuda in a CPU-only build is a usage error: "this build has no CUDA")
+// --device (auto -> cuda when this build has CUDA and the runtime reports a
+// usable GPU, else cpu; cuda without one is a usage error with a HINT, exit
+// 2: "this build has no CUDA (built without CUDA)" or "no usable CUDA GPU")
 // and applies --threads (omp_set_num_threads when built with OpenMP).
+// gan_run_track then moves the models there (t_set_default_device).
 void cli_apply_common(CommonArgs *args);
 
 // Makes OpenMP's idle threads sleep instead of spin (OMP_WAIT_POLICY=passive)

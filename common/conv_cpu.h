@@ -8,18 +8,12 @@
 //
 // with ih = oh*stride - pad + kh, iw = ow*stride - pad + kw, and x taken as 0
 // outside the image. All three are described by the geometry of the forward
-// convolution (ConvShape), whichever op calls them.
+// convolution (ConvShape, kernels.h), whichever op calls them. They are the
+// CPU backend's conv entries (backend_cpu in kernels_cpu.c).
 #ifndef GANBOOK_CONV_CPU_H
 #define GANBOOK_CONV_CPU_H
 
-#include "ops.h"
-
-typedef struct {
-    int N, C, H, W;    // x (N,C,H,W)
-    int OC, KH, KW;    // w (OC,C,KH,KW)
-    int HO, WO;        // y (N,OC,HO,WO)
-    int stride, pad;
-} ConvShape;
+#include "kernels.h"  // ConvShape, ConvAlgo
 
 // algo: CONV_NAIVE (one loop nest per output element), CONV_TILED (the
 // cache-blocked direct kernels of conv_tiled.c, the step between the two) or

@@ -298,9 +298,6 @@ void gan_run_parse(GanRun *r, CliFlag *table, int argc, char **argv, const char 
         if (!argv_has(argc, argv, "out")) r->args.out = directory_of(r->ckpt_source, r->out_dir, sizeof r->out_dir);
     }
     cli_apply_common(&r->args);  // --resume with --sample, --device, --threads
-    if (r->args.device_resolved != DEV_CPU)
-        cli_usage_error(r->chapter, "--device %s: the MLP chapters run on the CPU for now (use --device cpu)",
-                        r->args.device);
 }
 
 // ---------------------------------------------------------------------------
@@ -374,17 +371,20 @@ static void downsample2x(const float *in, float *out, long planes, int H, int W)
 
 Tensor *gan_real_batch(GanRun *r) { return gan_real_batch_labeled(r, NULL); }
 
+// The batch (and its labels) is made on the host and uploaded in one copy when
+// the run trains on a GPU (the only host -> device copy of a training step).
 Tensor *gan_real_batch_labeled(GanRun *r, Tensor **labels) {
     int B = r->args.batch;
-    Tensor *x = r->image_size ? t_empty(4, B, r->C, r->H, r->W) : t_empty(2, B, r->x_dim);
+    Tensor *x = r->image_size ? t_empty_on(DEV_CPU, 4, (int[]){B, r->C, r->H, r->W})
+                              : t_empty_on(DEV_CPU, 2, (int[]){B, r->x_dim});
     if (labels) *labels = NULL;
     if (r->toy) {
         toy_sample(r->toy, x->data, B, uniform_fn, normal_fn, &r->rng);
-        return x;
+        return t_to(x, t_default_device());
     }
     float *y = NULL;
     if (labels) {
-        *labels = t_empty(1, B);
+        *labels = t_empty_on(DEV_CPU, 1, (int[]){B});
         y = (*labels)->data;
     }
     // Batch k of the run is batch k % per_epoch of epoch k / per_epoch, whose
@@ -407,9 +407,12 @@ Tensor *gan_real_batch_labeled(GanRun *r, Tensor **labels) {
         dataset_batch(&r->images, r->perm + pos, B, x->data, y);
     }
     r->batches_drawn->data[0] += 1.0f;  // exact up to 2^24 batches
-    return x;
+    if (labels) *labels = t_to(*labels, t_default_device());
+    return t_to(x, t_default_device());
 }
 
+// Drawn on the host from run.rng (rng_fill_normal uploads it on a GPU run), so
+// a GPU run sees the same noise as a CPU run with the same seed.
 Tensor *gan_noise(GanRun *r, int B) {
     Tensor *z = t_empty(2, B, r->z_dim);
     rng_fill_normal(&r->rng, z, 0.0f, 1.0f);
@@ -418,7 +421,8 @@ Tensor *gan_noise(GanRun *r, int B) {
 
 double gan_mean_probability(const Tensor *logits) {
     double s = 0.0;
-    for (long i = 0; i < logits->numel; i++) s += 1.0 / (1.0 + exp(-(double)logits->data[i]));
+    const float *v = t_to((Tensor *)logits, DEV_CPU)->data;  // logged: copied back from a GPU
+    for (long i = 0; i < logits->numel; i++) s += 1.0 / (1.0 + exp(-(double)v[i]));
     return logits->numel ? s / (double)logits->numel : 0.0;
 }
 
@@ -478,6 +482,19 @@ void gan_run_track(GanRun *r, Params *g, Params *d, Optimizer *opt_g, Optimizer 
     ckpt_add_optimizer(&r->ck, opt_g);
     ckpt_add_optimizer(&r->ck, opt_d);
     r->g_params = g;
+    // --device: the models, their optimizer state and the fixed noise move to
+    // the device, and every tensor a step makes is made there. The run's own
+    // state (batches drawn) stays on the host, where it is read.
+    Device dev = r->args.device_resolved;
+    if (dev != DEV_CPU) {
+        params_to_device(g, dev);
+        params_to_device(d, dev);
+        if (opt_g) optim_to_device(opt_g, dev);
+        if (opt_d) optim_to_device(opt_d, dev);
+        if (r->fixed_z) t_move_(r->fixed_z, dev);
+        if (r->fixed_labels) t_move_(r->fixed_labels, dev);
+    }
+    t_set_default_device(dev);
 }
 
 static void save_checkpoint(GanRun *r) {
@@ -514,7 +531,7 @@ static void stop_if_failed(GanRun *r) {
 // (2-D data) or a 10 x 10 grid (images).
 static int write_picture(GanRun *r, const char *path, GenerateFn generate, void *model) {
     int prev = t_set_grad_enabled(0);
-    Tensor *fake = generate(model, r->fixed_z, r->fixed_labels);
+    Tensor *fake = t_to(generate(model, r->fixed_z, r->fixed_labels), DEV_CPU);
     t_set_grad_enabled(prev);
     if (r->toy)
         return png_write_scatter(path, r->fixed_real, r->n_fixed, fake->data, r->n_fixed, -r->toy->extent,
@@ -657,6 +674,7 @@ static int begin(GanRun *r, const char *columns, GenerateFn generate, void *mode
                r->args.dataset, r->images.n, r->H, r->W, r->images.source, r->args.steps, r->args.batch, r->z_dim,
                opt, r->args.seed);
     if (r->resuming) printf("resuming from step %ld of %s\n", r->step, r->args.resume);
+    if (r->args.device_resolved != DEV_CPU) printf("device: %s (--device %s)\n", t_device_name(r->args.device_resolved), r->args.device);
     printf("run directory: %s/\n", r->args.out);
     fflush(stdout);
 
@@ -737,6 +755,14 @@ static int write_sample_labels(GanRun *r, int n) {
     return rc;
 }
 
+// How many final samples: `dflt`, or GANBOOK_EVAL_SAMPLES when set (tests
+// that run a chapter on the emulated GPU, where 10,000 images take minutes).
+static int eval_samples(int dflt) {
+    const char *e = getenv("GANBOOK_EVAL_SAMPLES");
+    int n = e ? atoi(e) : 0;
+    return n > 0 && n < dflt ? n : dflt;
+}
+
 // Final samples from fresh noise of their own stream: the same points for a
 // run and for its resumed twin.
 static int write_final_samples(GanRun *r, GenerateFn generate, void *model, Metrics *m) {
@@ -745,10 +771,10 @@ static int write_final_samples(GanRun *r, GenerateFn generate, void *model, Metr
     int prev = t_set_grad_enabled(0);
     int rc = 0;
     if (r->toy) {
-        int n = TOY_EVAL_SAMPLES;
+        int n = eval_samples(TOY_EVAL_SAMPLES);
         Tensor *z = t_empty(2, n, r->z_dim);
         rng_fill_normal(&eval, z, 0.0f, 1.0f);
-        Tensor *fake = generate(model, z, NULL);
+        Tensor *fake = t_to(generate(model, z, NULL), DEV_CPU);
         float *real = t_arena_alloc((size_t)n * 2 * sizeof(float));
         toy_sample(r->toy, real, n, uniform_fn, normal_fn, &eval);
         rc |= samples_write_txt(r->args.out, "samples.txt", fake->data, n);
@@ -765,7 +791,7 @@ static int write_final_samples(GanRun *r, GenerateFn generate, void *model, Metr
         for (int k = 0; k < tm.modes_total; k++) printf(" %d", tm.counts[k]);
         printf("\n");
     } else {
-        int n = IMAGE_EVAL, chunk = 500;
+        int n = eval_samples(IMAGE_EVAL), chunk = 500;
         float *all = malloc((size_t)n * r->x_dim * sizeof(float));
         if (!all) t_fatal("out of memory for %d samples\nHINT: free some memory", n);
         for (int i = 0; i < n; i += chunk) {
@@ -774,10 +800,11 @@ static int write_final_samples(GanRun *r, GenerateFn generate, void *model, Metr
             Tensor *z = t_empty(2, b, r->z_dim), *labels = NULL;
             rng_fill_normal(&eval, z, 0.0f, 1.0f);
             if (r->n_classes > 0) {  // sample i asks for class i % n_classes
-                labels = t_empty(1, b);
+                labels = t_empty_on(DEV_CPU, 1, (int[]){b});
                 for (int k = 0; k < b; k++) labels->data[k] = (float)((i + k) % r->n_classes);
+                labels = t_to(labels, t_default_device());
             }
-            Tensor *fake = generate(model, z, labels);
+            Tensor *fake = t_to(generate(model, z, labels), DEV_CPU);
             memcpy(all + (size_t)i * r->x_dim, fake->data, (size_t)b * r->x_dim * sizeof(float));
         }
         rc |= samples_write_idx(r->args.out, all, n, r->C, r->H, r->W);

@@ -1,12 +1,31 @@
-// kernels.h: the raw compute routines under the ops (pointers in, pointers
-// out, no graph, no allocation). Ops in ops_*.c check shapes, allocate the
-// result, record the graph, and call one of these. The CPU versions live in
-// kernels_cpu.c, gemm.c and conv_cpu.c; a CUDA build adds GPU versions
-// behind the same names (dispatching on the tensors' device).
+// kernels.h: the seam between the ops and the hardware. Kernels take raw
+// pointers and sizes, never a Tensor: no graph, no allocation, no student
+// code. Ops (ops_*.c) check shapes, allocate the result on their inputs'
+// device, record the graph, and call one entry of that device's *backend
+// table* (Backend, below). The CPU table (backend_cpu, kernels_cpu.c with
+// gemm.c and conv_cpu.c under it) is pure library code, so it is the
+// reference the CUDA table (cuda/backend*.cu) is checked against.
+//
+// Pointers given to a table's kernels are that device's memory (from its
+// alloc). Every kernel overwrites its outputs (never accumulates) unless its
+// comment says otherwise, and may run asynchronously on a GPU: only the
+// memory functions that return data to the host (download) synchronize.
+//
+// Shapes of broadcasting kernels are given as 4 ints, padded on the left
+// with 1s (a (3,5) tensor is {1,1,3,5}): see shape4 in tensor.h.
+//
+// This header is included from C and from the CUDA sources (C++).
 #ifndef GANBOOK_KERNELS_H
 #define GANBOOK_KERNELS_H
 
-#include "tensor.h"
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { DEV_CPU = 0, DEV_CUDA = 1 } Device;
+#define DEV_COUNT 2
 
 typedef enum {
     U_NEG, U_ADD_SCALAR, U_MUL_SCALAR, U_POW, U_EXP, U_LOG, U_SQRT, U_ABS,
@@ -15,21 +34,113 @@ typedef enum {
 
 typedef enum { B_ADD, B_SUB, B_MUL, B_DIV } BinaryKind;
 
-// y[i] = f(x[i]; arg)
-void k_unary(UnaryKind kind, const Tensor *x, Tensor *y, float arg);
-// out[i] = g[i] * slope_mask(x[i]) (1 where x > 0, else slope) in one pass:
-// the backward of relu (slope 0) and leaky_relu. g, x, out the same size.
-void k_mul_slope_mask(const Tensor *g, const Tensor *x, Tensor *out, float slope);
-// out = a (op) b with broadcasting; shapes are padded on the left to 4 dims.
-void k_binary(BinaryKind kind, const Tensor *a, const Tensor *b, Tensor *out);
-// y = sum of x over the dims where y has size 1 and x does not (y's dims
-// padded on the left to x's); y is overwritten.
-void k_sum_to(const Tensor *x, Tensor *y);
-// y = x broadcast to y's shape.
-void k_expand(const Tensor *x, Tensor *y);
+// Which conv algorithm a backend runs ("gemm" is the fast default on the
+// CPU; "naive" is one loop nest per output, for teaching and checking).
+// On CUDA: NAIVE -> lab kernel 1, TILED -> 2, GEMM -> 3 (implicit GEMM),
+// DEFAULT -> the lab's fastest.
+typedef enum { CONV_DEFAULT = 0, CONV_NAIVE = 1, CONV_TILED = 2, CONV_GEMM = 3 } ConvAlgo;
 
-// C (M,N) = alpha * op(A) op(B) + beta * C, row-major, op = transpose when
-// the flag is set; lda/ldb/ldc are the row strides of A, B, C as stored.
+// The geometry of a forward convolution, which also describes its two
+// adjoints (backward data = conv_transpose2d's forward, backward weight):
+//   x (N,C,H,W), w (OC,C,KH,KW), y (N,OC,HO,WO).
+typedef struct {
+    int N, C, H, W;    // x (N,C,H,W)
+    int OC, KH, KW;    // w (OC,C,KH,KW)
+    int HO, WO;        // y (N,OC,HO,WO)
+    int stride, pad;
+} ConvShape;
+
+// ---------------------------------------------------------------------------
+// The backend table: one per device. Every op of ops.h is made of these.
+typedef struct Backend {
+    const char *name;  // "cpu", "cuda"
+
+    // --- memory ------------------------------------------------------------
+    void *(*alloc)(size_t bytes);   // device memory, 256-byte aligned, uninitialized; fatal when out
+    void (*release)(void *p);
+    void (*upload)(void *dst, const void *host_src, size_t bytes);     // host -> device
+    void (*download)(void *host_dst, const void *src, size_t bytes);   // device -> host (waits for the device)
+    void (*copy)(void *dst, const void *src, size_t bytes);            // device -> device
+    void (*zero)(void *p, size_t bytes);                               // memset 0
+    void (*sync)(void);                                                // wait for queued kernels
+
+    // --- elementwise ---------------------------------------------------------
+    // y[i] = f(x[i]; arg), i < n
+    void (*unary)(UnaryKind kind, const float *x, float *y, long n, float arg);
+    // out[i] = g[i] * (x[i] > 0 ? 1 : slope): the backward of relu/leaky_relu.
+    void (*mul_slope_mask)(const float *g, const float *x, float *out, long n, float slope);
+    // out = a (op) b with broadcasting; as, bs, os: the 4-padded shapes.
+    void (*binary)(BinaryKind kind, const float *a, const int *as, const float *b, const int *bs, float *out,
+                   const int *os);
+    // y = x summed over the dims where ys is 1 and xs is not (deterministic:
+    // the order of additions is fixed for a given shape).
+    void (*sum_to)(const float *x, const int *xs, float *y, const int *ys);
+    // y = x broadcast from xs to ys.
+    void (*expand)(const float *x, const int *xs, float *y, const int *ys);
+    void (*fill)(float *x, long n, float v);            // x[i] = v
+    void (*scale)(float *x, long n, float s);           // x[i] *= s
+    void (*accumulate)(float *dst, const float *src, long n);  // dst[i] += src[i]
+    // For o < outer: copy len*inner floats from src + (o*src_dim + src_at)*inner
+    // to dst + (o*dst_dim + dst_at)*inner (slice, pad_slice, concat: a tensor
+    // seen as (outer, dim, inner)). Other values of dst are left alone.
+    void (*copy_blocks)(float *dst, int dst_dim, int dst_at, const float *src, int src_dim, int src_at, int len,
+                        long outer, long inner);
+    // dst (rows, cols) = every row a copy of row (cols): a linear layer's bias.
+    void (*repeat_rows)(float *dst, const float *row, int rows, int cols);
+
+    // --- products ---------------------------------------------------------------
+    // C (M,N) = alpha op(A) op(B) + beta C, row-major, op = transpose when the
+    // flag is set; lda/ldb/ldc are the row strides of A, B, C as stored.
+    void (*gemm)(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                 const float *B, int ldb, float beta, float *C, int ldc);
+    // x, w, b (OC) or NULL -> y
+    void (*conv_forward)(const ConvShape *s, ConvAlgo algo, const float *x, const float *w, const float *b,
+                         float *y);
+    // gy (N,OC,HO,WO), w, b (C) or NULL (conv_transpose2d's bias) -> gx (N,C,H,W)
+    void (*conv_backward_data)(const ConvShape *s, ConvAlgo algo, const float *gy, const float *w,
+                               const float *b, float *gx);
+    // x, gy -> gw (OC,C,KH,KW), summed over the batch
+    void (*conv_backward_weight)(const ConvShape *s, ConvAlgo algo, const float *x, const float *gy, float *gw);
+
+    // --- batch norm: x seen as (N, C, S), S = H*W (1 for (N,C) input) ------------
+    // Training: batch statistics, running_mean/var (or NULL) updated with
+    // PyTorch's momentum rule (unbiased variance); eval: running statistics.
+    // stats (2,C) gets the mean and invstd used; gamma, beta may be NULL.
+    void (*bn_forward)(int N, int C, long S, const float *x, const float *gamma, const float *beta,
+                       float *running_mean, float *running_var, int training, float momentum, float eps, float *y,
+                       float *stats);
+    // gx (or NULL), dgamma (or NULL), dbeta (or NULL) from x, gamma (or NULL), gy, stats.
+    void (*bn_backward)(int N, int C, long S, const float *x, const float *gamma, const float *gy,
+                        const float *stats, int training, float *gx, float *dgamma, float *dbeta);
+
+    // --- losses and labels ---------------------------------------------------------
+    // out[0] = mean of max(x,0) - x y + log(1 + exp(-|x|)) over n values.
+    void (*bce_with_logits)(const float *x, const float *y, long n, float *out);
+    // labels: n class indices stored as floats, already checked to be in range.
+    void (*one_hot)(const float *labels, long n, int classes, float *out);                   // out (n, classes)
+    void (*embedding)(const float *w, int F, const float *labels, long n, float *out);       // out (n, F)
+    void (*embedding_scatter)(const float *g, const float *labels, long n, int V, int F, float *out);  // out (V, F)
+
+    // --- optimizers (torch.optim's rules, see optim.h), in place ----------------------
+    // buf NULL: no momentum. first: the parameter's first step.
+    void (*sgd)(float *p, const float *g, float *buf, long n, float lr, float wd, float momentum, int first,
+                int nesterov);
+    void (*adam)(float *p, const float *g, float *m, float *v, long n, float lr, float beta1, float beta2,
+                 float eps, float wd, int t);
+    // buf NULL: no momentum; grad_avg NULL: not centered.
+    void (*rmsprop)(float *p, const float *g, float *square_avg, float *buf, float *grad_avg, long n, float lr,
+                    float wd, float alpha, float eps, float momentum);
+    void (*clip)(float *p, long n, float c);  // p = clamp(p, -c, c)
+} Backend;
+
+// The CPU table (kernels_cpu.c). The CUDA one comes from cuda/backend.cu
+// (cuda_backend()), registered with t_register_backend (tensor.h).
+extern const Backend backend_cpu;
+
+// ---------------------------------------------------------------------------
+// CPU-only building blocks (used by the CPU table and the CPU conv kernels).
+
+// C (M,N) = alpha * op(A) op(B) + beta * C, row-major (gemm.c).
 void k_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
             const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
@@ -74,7 +185,12 @@ void k_transpose(const float *src, long src_stride, float *dst, long dst_stride,
 // One 8x8 block from 8 rows anywhere in memory: dst[c * dst_stride + r] = rows[r][c].
 void k_transpose8_rows(const float *const *rows, float *dst, long dst_stride);
 
-// Pad x's left dims with 1s to 4 dims.
-void k_shape4(const Tensor *x, int *s4);
+// Fatal error with a message and a HINT line (tensor.c): kernels report
+// running out of memory this way.
+void t_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -1,22 +1,24 @@
-// kernels_cpu.c: elementwise, reduction and transpose kernels on the CPU.
+// kernels_cpu.c: the CPU backend table (backend_cpu, kernels.h): the
+// elementwise, reduction, copy, batch norm, loss, label and optimizer
+// kernels here, the GEMM of gemm.c and the convolutions of conv_cpu.c.
+// Pure library code, no student functions: the ops call the exercise
+// functions themselves on the CPU (ops_*.c, optim.c), and these kernels are
+// the reference the CUDA backend is checked against.
+//
 // Loops are written so the compiler vectorizes them (-O3, contiguous, no
 // aliasing surprises) and large ones are split across threads with OpenMP.
 // Reductions use a fixed partition per output element, so for a given
 // thread count the result is the same bit for bit on every run.
 #include "kernels.h"
-#include "exercises.h"
+#include "conv_cpu.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 // Below this many elements, starting threads costs more than it saves
 // (napkin math: ~2 us to wake a team vs ~0.3 ns per element of a simple op).
 #define PAR_MIN 32768
-
-void k_shape4(const Tensor *x, int *s4) {
-    int pad = 4 - x->ndim;
-    for (int i = 0; i < 4; i++) s4[i] = i < pad ? 1 : x->shape[i - pad];
-}
 
 // Big elementwise loops go to threads in blocks of BLOCK values taken one
 // at a time (dynamic schedule) rather than one half each: when other work
@@ -26,23 +28,27 @@ void k_shape4(const Tensor *x, int *s4) {
 // costs one atomic add, ~50 ns, against ~5 us of work in 16K values.)
 #define BLOCK 16384
 
-// Runs an exercise function (a plain serial loop) on blocks in parallel:
-// students write the simple loop, the library splits the work.
-static void chunked(void (*fn)(const float *, float *, long, float), const float *x, float *y, long n, float arg) {
-    if (n <= PAR_MIN) {
-        fn(x, y, n, arg);
-        return;
-    }
-#pragma omp parallel for schedule(dynamic, 1)
-    for (long lo = 0; lo < n; lo += BLOCK) fn(x + lo, y + lo, n - lo < BLOCK ? n - lo : BLOCK, arg);
-}
+// ---------------------------------------------------------------------------
+// Memory: plain host memory.
 
-void k_unary(UnaryKind kind, const Tensor *xt, Tensor *yt, float arg) {
-    const float *x = xt->data;
-    float *y = yt->data;
-    long n = xt->numel;
-    if (kind == U_LEAKY_RELU) { chunked(ex_leaky_relu_forward, x, y, n, arg); return; }    // exercise 0.1
-    if (kind == U_SLOPE_MASK) { chunked(ex_leaky_relu_derivative, x, y, n, arg); return; } // exercise 0.2
+static void *cpu_alloc(size_t bytes) {
+    void *p = aligned_alloc(256, (bytes + 255) & ~(size_t)255);
+    if (!p) t_fatal("out of memory (%zu MiB)\nHINT: use a smaller --batch", bytes >> 20);
+    return p;
+}
+static void cpu_release(void *p) { free(p); }
+static void cpu_copy(void *dst, const void *src, size_t bytes) {
+    if (bytes) memmove(dst, src, bytes);
+}
+static void cpu_zero(void *p, size_t bytes) {
+    if (bytes) memset(p, 0, bytes);
+}
+static void cpu_sync(void) {}
+
+// ---------------------------------------------------------------------------
+// Elementwise
+
+static void cpu_unary(UnaryKind kind, const float *x, float *y, long n, float arg) {
     switch (kind) {
 #define LOOP(expr) \
     _Pragma("omp parallel for if(n > PAR_MIN) schedule(dynamic, BLOCK)") \
@@ -56,40 +62,18 @@ void k_unary(UnaryKind kind, const Tensor *xt, Tensor *yt, float arg) {
     case U_SQRT: LOOP(sqrtf(v))
     case U_ABS: LOOP(fabsf(v))
     case U_RELU: LOOP(v > 0.0f ? v : 0.0f)
+    case U_LEAKY_RELU: LOOP(v > 0.0f ? v : arg * v)
     case U_TANH: LOOP(tanhf(v))
     case U_SIGMOID: LOOP(v >= 0.0f ? 1.0f / (1.0f + expf(-v)) : expf(v) / (1.0f + expf(v)))
     case U_SIGN: LOOP((float)((v > 0.0f) - (v < 0.0f)))
-    default: break;
+    case U_SLOPE_MASK: LOOP(v > 0.0f ? 1.0f : arg)
 #undef LOOP
     }
 }
 
-// g * slope_mask(x) without the mask tensor: the mask of a block of 1024
-// values goes to a stack buffer (L1) and is used at once. The block's mask
-// still comes from exercise 0.2, so a student's derivative is what trains.
-// Napkin math: two passes over 8 MiB tensors (mask out, then g * mask)
-// move 5 streams of 8 MiB; this moves 3.
-#define MASK_BLOCK 1024
-static void mul_slope_mask_range(const float *g, const float *x, float *out, long lo, long hi, float slope) {
-    float mask[MASK_BLOCK];
-    for (long i = lo; i < hi; i += MASK_BLOCK) {
-        long len = hi - i < MASK_BLOCK ? hi - i : MASK_BLOCK;
-        ex_leaky_relu_derivative(x + i, mask, len, slope);
-#pragma omp simd
-        for (long j = 0; j < len; j++) out[i + j] = g[i + j] * mask[j];
-    }
-}
-
-void k_mul_slope_mask(const Tensor *gt, const Tensor *xt, Tensor *ot, float slope) {
-    const float *g = gt->data, *x = xt->data;
-    float *o = ot->data;
-    long n = ot->numel;
-    if (n <= PAR_MIN) {
-        mul_slope_mask_range(g, x, o, 0, n, slope);
-        return;
-    }
-#pragma omp parallel for schedule(dynamic, 1)
-    for (long lo = 0; lo < n; lo += BLOCK) mul_slope_mask_range(g, x, o, lo, lo + BLOCK < n ? lo + BLOCK : n, slope);
+static void cpu_mul_slope_mask(const float *g, const float *x, float *o, long n, float slope) {
+#pragma omp parallel for simd if(n > PAR_MIN) schedule(dynamic, BLOCK)
+    for (long i = 0; i < n; i++) o[i] = g[i] * (x[i] > 0.0f ? 1.0f : slope);
 }
 
 // ---------------------------------------------------------------------------
@@ -153,12 +137,13 @@ static inline float bin(BinaryKind k, float a, float b) {
     }
 }
 
-void k_binary(BinaryKind kind, const Tensor *at, const Tensor *bt, Tensor *ot) {
-    const float *a = at->data, *b = bt->data;
-    float *o = ot->data;
-    long n = ot->numel;
+static long numel4(const int *s) { return (long)s[0] * s[1] * s[2] * s[3]; }
+
+static void cpu_binary(BinaryKind kind, const float *a, const int *as, const float *b, const int *bs, float *o,
+                       const int *os) {
+    long n = numel4(os), na = numel4(as), nb = numel4(bs);
     // Fast paths: same shape, or one side a single value.
-    if (at->numel == n && bt->numel == n) {
+    if (na == n && nb == n) {
         switch (kind) {
 #define LOOP(op) \
         _Pragma("omp parallel for simd if(n > PAR_MIN) schedule(dynamic, BLOCK)") \
@@ -170,23 +155,19 @@ void k_binary(BinaryKind kind, const Tensor *at, const Tensor *bt, Tensor *ot) {
 #undef LOOP
         }
     }
-    if (bt->numel == 1 && at->numel == n) {
+    if (nb == 1 && na == n) {
         float s = b[0];
 #pragma omp parallel for if(n > PAR_MIN) schedule(dynamic, BLOCK)
         for (long i = 0; i < n; i++) o[i] = bin(kind, a[i], s);
         return;
     }
-    if (at->numel == 1 && bt->numel == n) {
+    if (na == 1 && nb == n) {
         float s = a[0];
 #pragma omp parallel for if(n > PAR_MIN) schedule(dynamic, BLOCK)
         for (long i = 0; i < n; i++) o[i] = bin(kind, s, b[i]);
         return;
     }
     // General broadcast: strides are 0 along the dims an input repeats.
-    int as[4], bs[4], os[4];
-    k_shape4(at, as);
-    k_shape4(bt, bs);
-    k_shape4(ot, os);
     long ast[4], bst[4];
     long sa = 1, sb = 1;
     for (int d = 3; d >= 0; d--) {
@@ -207,24 +188,19 @@ void k_binary(BinaryKind kind, const Tensor *at, const Tensor *bt, Tensor *ot) {
     }
 }
 
-void k_sum_to(const Tensor *xt, Tensor *yt) {
-    const float *x = xt->data;
-    float *y = yt->data;
-    long n = xt->numel;
-    if (yt->numel == n) {  // nothing to reduce
+static void cpu_sum_to(const float *x, const int *xs, float *y, const int *ys) {
+    long n = numel4(xs), m = numel4(ys);
+    if (m == n) {  // nothing to reduce
         memcpy(y, x, (size_t)n * sizeof(float));
         return;
     }
-    if (yt->numel == 1) {  // everything: one value, split across threads
+    if (m == 1) {  // everything: one value, split across threads
         double s = 0.0;
 #pragma omp parallel for reduction(+:s) if(n > PAR_MIN) schedule(static)
         for (long i = 0; i < n; i++) s += x[i];
         y[0] = (float)s;
         return;
     }
-    int xs[4], ys[4];
-    k_shape4(xt, xs);
-    k_shape4(yt, ys);
     long xst[4];
     long st = 1;
     for (int d = 3; d >= 0; d--) {
@@ -233,7 +209,6 @@ void k_sum_to(const Tensor *xt, Tensor *yt) {
     }
     // Each output element sums its own set of inputs: loops over the reduced
     // dims (size xs[d] where ys[d] == 1, else the single index of y).
-    long m = yt->numel;
 #pragma omp parallel for if(n > PAR_MIN) schedule(dynamic, 16)  // each output element summed by one thread
     for (long j = 0; j < m; j++) {
         int yi[4];
@@ -261,13 +236,322 @@ void k_sum_to(const Tensor *xt, Tensor *yt) {
     }
 }
 
-void k_expand(const Tensor *xt, Tensor *yt) {
+static void cpu_expand(const float *x, const int *xs, float *y, const int *ys) {
     // An expand is a broadcast "x + 0": reuse the binary kernel's indexing.
-    static float zero = 0.0f;
-    Tensor z = {0};
-    z.ndim = 1;
-    z.shape[0] = 1;
-    z.numel = 1;
-    z.data = &zero;
-    k_binary(B_ADD, xt, &z, yt);
+    static const float zero = 0.0f;
+    static const int one[4] = {1, 1, 1, 1};
+    cpu_binary(B_ADD, x, xs, &zero, one, y, ys);
 }
+
+static void cpu_fill(float *x, long n, float v) {
+    for (long i = 0; i < n; i++) x[i] = v;
+}
+
+static void cpu_scale(float *x, long n, float s) {
+    for (long i = 0; i < n; i++) x[i] *= s;
+}
+
+static void cpu_accumulate(float *d, const float *s, long n) {
+#pragma omp parallel for simd if(n > 32768) schedule(static)
+    for (long i = 0; i < n; i++) d[i] += s[i];
+}
+
+static void cpu_copy_blocks(float *dst, int dst_dim, int dst_at, const float *src, int src_dim, int src_at, int len,
+                            long outer, long inner) {
+    for (long o = 0; o < outer; o++)
+        memcpy(dst + (o * dst_dim + dst_at) * inner, src + (o * src_dim + src_at) * inner,
+               (size_t)(len * inner) * sizeof(float));
+}
+
+static void cpu_repeat_rows(float *dst, const float *row, int rows, int cols) {
+    for (int n = 0; n < rows; n++)
+        for (int o = 0; o < cols; o++) dst[(long)n * cols + o] = row[o];
+}
+
+// ---------------------------------------------------------------------------
+// Batch norm (moved here from ops_norm.c; the math is explained there).
+//
+// Every kernel below walks x in memory order: sample by sample, and within
+// a sample channel by channel, each (n, c) row handled by a vectorized
+// inner loop whose result is added into that channel's running total. (One
+// channel at a time instead would read rows C*H*W floats apart: with 4x4
+// maps and 256 channels that is every 16 KiB, all in the same L1 set, so
+// each row came from L2.) Each channel's totals are summed in sample order,
+// float within a row and double across rows: the same operations in the
+// same order for any thread count.
+//
+// Channels are handed to threads in blocks of about C/16, one block at a
+// time (dynamic schedule), so a thread that waits for a core does not hold
+// up the layer: its partner takes the blocks it would have done. A channel's
+// totals never depend on which block or thread computed them.
+static int channel_block(int C) { return C >= 16 ? C / 16 : 1; }
+
+// Per-channel scratch (a few floats per channel), grown to the widest layer
+// and reused: after the first step no call allocates. One op runs at a time.
+static void *bn_scratch(size_t bytes) {
+    static void *buf;
+    static size_t cap;
+    if (bytes > cap) {
+        free(buf);
+        buf = malloc(bytes);
+        if (!buf) t_fatal("batch_norm2d: out of memory for %zu bytes of per-channel scratch", bytes);
+        cap = bytes;
+    }
+    return buf;
+}
+
+static void cpu_bn_forward(int N, int C, long S, const float *x, const float *gamma, const float *beta,
+                           float *running_mean, float *running_var, int training, float momentum, float eps,
+                           float *y, float *stats) {
+    long M = (long)N * S;  // values per channel
+    long numel = M * C;
+    float *mean_of = stats, *invstd_of = stats + C;
+    double *total = bn_scratch(sizeof(double) * 2 * (size_t)C);
+    float *scale_of = (float *)(total + C), *shift_of = scale_of + C;  // 2C floats in C doubles' room
+    int cb = channel_block(C);
+#pragma omp parallel for schedule(dynamic, 1) if(numel > PAR_MIN)
+    for (int c0 = 0; c0 < C; c0 += cb) {
+        int c1 = c0 + cb < C ? c0 + cb : C;
+        if (training) {
+            // Two passes (mean, then squared deviations) rather than
+            // E[x^2] - E[x]^2, which cancels badly when |mean| >> std.
+            for (int c = c0; c < c1; c++) total[c] = 0.0;
+            for (int n = 0; n < N; n++)
+                for (int c = c0; c < c1; c++) {
+                    const float *row = x + ((long)n * C + c) * S;
+                    float part = 0.0f;
+#pragma omp simd reduction(+ : part)
+                    for (long i = 0; i < S; i++) part += row[i];
+                    total[c] += part;
+                }
+            for (int c = c0; c < c1; c++) {
+                mean_of[c] = (float)(total[c] / (double)M);
+                total[c] = 0.0;
+            }
+            for (int n = 0; n < N; n++)
+                for (int c = c0; c < c1; c++) {
+                    const float *row = x + ((long)n * C + c) * S;
+                    float mean = mean_of[c], part = 0.0f;
+#pragma omp simd reduction(+ : part)
+                    for (long i = 0; i < S; i++) {
+                        float d = row[i] - mean;
+                        part += d * d;
+                    }
+                    total[c] += part;
+                }
+        }
+        for (int c = c0; c < c1; c++) {
+            float mean, invstd;
+            if (training) {
+                mean = mean_of[c];
+                double sq = total[c];
+                double var = sq / (double)M;                       // biased: normalizes this batch
+                invstd = (float)(1.0 / sqrt(var + (double)eps));
+                if (running_mean) {
+                    // PyTorch's update: r = (1 - m) r + m batch, the variance unbiased (n / (n-1)).
+                    double unbiased = sq / (double)(M - 1);
+                    running_mean[c] = (1.0f - momentum) * running_mean[c] + momentum * mean;
+                    running_var[c] = (1.0f - momentum) * running_var[c] + momentum * (float)unbiased;
+                }
+            } else {
+                mean = running_mean[c];
+                invstd = (float)(1.0 / sqrt((double)running_var[c] + (double)eps));
+            }
+            mean_of[c] = mean;
+            invstd_of[c] = invstd;
+            // y = gamma (x - mean) invstd + beta = scale * x + shift, one FMA per element.
+            float scale = (gamma ? gamma[c] : 1.0f) * invstd;
+            scale_of[c] = scale;
+            shift_of[c] = (beta ? beta[c] : 0.0f) - mean * scale;
+        }
+        for (int n = 0; n < N; n++)
+            for (int c = c0; c < c1; c++) {
+                long off = ((long)n * C + c) * S;
+                const float *xr = x + off;
+                float *yr = y + off, scale = scale_of[c], shift = shift_of[c];
+#pragma omp simd
+                for (long i = 0; i < S; i++) yr[i] = xr[i] * scale + shift;
+            }
+    }
+}
+
+static void cpu_bn_backward(int N, int C, long S, const float *xd, const float *gamma, const float *gd,
+                            const float *stats, int training, float *gx, float *dgamma, float *dbeta) {
+    double M = (double)N * S;
+    long numel = (long)N * C * S;
+    const float *mean = stats, *invstd = stats + C;
+    double *sum_g = bn_scratch(sizeof(double) * 4 * (size_t)C), *sum_g_dev = sum_g + C;
+    float *coef = (float *)(sum_g + 2 * C);   // k, a, b per channel (below): 3C floats in 2C doubles' room
+    int cb = channel_block(C);
+#pragma omp parallel for schedule(dynamic, 1) if(numel > PAR_MIN)
+    for (int c0 = 0; c0 < C; c0 += cb) {
+        int c1 = c0 + cb < C ? c0 + cb : C;
+        // sum(g) and sum(g (x - mean)) per channel
+        for (int c = c0; c < c1; c++) sum_g[c] = sum_g_dev[c] = 0.0;
+        for (int n = 0; n < N; n++)
+            for (int c = c0; c < c1; c++) {
+                long off = ((long)n * C + c) * S;
+                float m = mean[c], pg = 0.0f, pgd = 0.0f;
+#pragma omp simd reduction(+ : pg, pgd)
+                for (long i = 0; i < S; i++) {
+                    pg += gd[off + i];
+                    pgd += gd[off + i] * (xd[off + i] - m);
+                }
+                sum_g[c] += pg;
+                sum_g_dev[c] += pgd;
+            }
+        for (int c = c0; c < c1; c++) {
+            float k = (gamma ? gamma[c] : 1.0f) * invstd[c];   // dy/dxhat * dxhat/dx
+            double sum_g_xhat = sum_g_dev[c] * invstd[c];       // sum(g xhat)
+            if (dbeta) dbeta[c] = (float)sum_g[c];
+            if (dgamma) dgamma[c] = (float)sum_g_xhat;
+            // dx = k g + a + b (x - mean): the training formula expanded so the
+            // inner loop is one fused multiply-add chain per element.
+            coef[3 * c] = k;
+            coef[3 * c + 1] = training ? (float)(-k * sum_g[c] / M) : 0.0f;                  // -k sum(g) / M
+            coef[3 * c + 2] = training ? (float)(-k * invstd[c] * sum_g_xhat / M) : 0.0f;   // -k xhat sum(g xhat) / M, per (x-mean)
+        }
+        if (gx)
+            for (int n = 0; n < N; n++)
+                for (int c = c0; c < c1; c++) {
+                    long off = ((long)n * C + c) * S;
+                    float k = coef[3 * c], a = coef[3 * c + 1], b = coef[3 * c + 2], m = mean[c];
+                    float *o = gx + off;
+#pragma omp simd
+                    for (long i = 0; i < S; i++) o[i] = k * gd[off + i] + a + b * (xd[off + i] - m);
+                }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Losses and labels
+
+static void cpu_bce_with_logits(const float *x, const float *y, long n, float *out) {
+    double s = 0.0;
+    for (long i = 0; i < n; i++) {
+        double xi = x[i];
+        s += fmax(xi, 0.0) - xi * y[i] + log1p(exp(-fabs(xi)));
+    }
+    out[0] = (float)(s / (double)n);
+}
+
+static void cpu_one_hot(const float *labels, long n, int classes, float *out) {
+    memset(out, 0, (size_t)n * (size_t)classes * sizeof(float));
+    for (long i = 0; i < n; i++) out[i * classes + (int)labels[i]] = 1.0f;
+}
+
+static void cpu_embedding(const float *w, int F, const float *labels, long n, float *out) {
+    for (long i = 0; i < n; i++) memcpy(out + i * F, w + (long)(int)labels[i] * F, (size_t)F * sizeof(float));
+}
+
+// Serial over i, so rows with repeated labels are summed in a fixed order.
+static void cpu_embedding_scatter(const float *g, const float *labels, long n, int V, int F, float *out) {
+    memset(out, 0, (size_t)V * (size_t)F * sizeof(float));
+    for (long i = 0; i < n; i++) {
+        float *dst = out + (long)(int)labels[i] * F;
+        const float *src = g + i * F;
+        for (int f = 0; f < F; f++) dst[f] += src[f];
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Optimizers: each line mirrors one tensor operation of torch/optim/<rule>.py,
+// in the same order, so the rounding matches PyTorch's closely. Elementwise,
+// so splitting across threads changes nothing in the result.
+
+// Below this many values a tensor is updated by one thread: starting a team
+// costs a few microseconds, about what 64K multiply-adds take.
+#define PARALLEL_MIN 65536L
+
+static void cpu_sgd(float *p, const float *g, float *buf, long n, float lr, float wd, float mom, int first,
+                    int nesterov) {
+#pragma omp parallel for schedule(static) if (n >= PARALLEL_MIN)
+    for (long j = 0; j < n; j++) {
+        float d = g[j];
+        if (wd != 0.0f) d = d + wd * p[j];                // d_p = d_p.add(param, alpha=wd)
+        if (buf) {
+            buf[j] = first ? d : buf[j] * mom + d;        // buffer starts as a copy of the first d_p
+            d = nesterov ? d + mom * buf[j] : buf[j];
+        }
+        p[j] = p[j] - lr * d;                             // param.add_(d_p, alpha=-lr)
+    }
+}
+
+static void cpu_adam(float *p, const float *g, float *m, float *v, long n, float lr, float beta1, float beta2,
+                     float eps, float wd, int t) {
+    float bc1 = 1.0f - powf(beta1, (float)t), bc2 = 1.0f - powf(beta2, (float)t);
+    float step = lr / bc1, inv_sqrt_bc2 = 1.0f / sqrtf(bc2);
+#pragma omp parallel for schedule(static) if (n >= PARALLEL_MIN)
+    for (long i = 0; i < n; i++) {
+        float gi = g[i] + wd * p[i];
+        m[i] = beta1 * m[i] + (1.0f - beta1) * gi;
+        v[i] = beta2 * v[i] + (1.0f - beta2) * gi * gi;
+        p[i] -= step * m[i] / (sqrtf(v[i]) * inv_sqrt_bc2 + eps);
+    }
+}
+
+static void cpu_rmsprop(float *p, const float *g, float *sq, float *buf, float *ga, long n, float lr, float wd,
+                        float alpha, float eps, float mom) {
+#pragma omp parallel for schedule(static) if (n >= PARALLEL_MIN)
+    for (long j = 0; j < n; j++) {
+        float d = g[j];
+        if (wd != 0.0f) d = d + wd * p[j];
+        sq[j] = sq[j] * alpha + (1.0f - alpha) * d * d;   // square_avg.mul_(alpha).addcmul_(g, g, 1-alpha)
+        float avg;
+        if (ga) {                                         // centered: subtract the mean's square
+            ga[j] = ga[j] * alpha + (1.0f - alpha) * d;
+            avg = sqrtf(sq[j] - ga[j] * ga[j]);
+        } else {
+            avg = sqrtf(sq[j]);
+        }
+        avg = avg + eps;                                  // eps after the root, as PyTorch
+        if (buf) {
+            buf[j] = buf[j] * mom + d / avg;              // buf.mul_(momentum).addcdiv_(g, avg)
+            p[j] = p[j] - lr * buf[j];
+        } else {
+            p[j] = p[j] - lr * (d / avg);                 // param.addcdiv_(g, avg, value=-lr)
+        }
+    }
+}
+
+static void cpu_clip(float *p, long n, float c) {
+    for (long j = 0; j < n; j++) p[j] = p[j] < -c ? -c : p[j] > c ? c : p[j];
+}
+
+// ---------------------------------------------------------------------------
+// The table
+
+const Backend backend_cpu = {
+    .name = "cpu",
+    .alloc = cpu_alloc,
+    .release = cpu_release,
+    .upload = cpu_copy,
+    .download = cpu_copy,
+    .copy = cpu_copy,
+    .zero = cpu_zero,
+    .sync = cpu_sync,
+    .unary = cpu_unary,
+    .mul_slope_mask = cpu_mul_slope_mask,
+    .binary = cpu_binary,
+    .sum_to = cpu_sum_to,
+    .expand = cpu_expand,
+    .fill = cpu_fill,
+    .scale = cpu_scale,
+    .accumulate = cpu_accumulate,
+    .copy_blocks = cpu_copy_blocks,
+    .repeat_rows = cpu_repeat_rows,
+    .gemm = k_gemm,
+    .conv_forward = conv_cpu_forward,
+    .conv_backward_data = conv_cpu_backward_data,
+    .conv_backward_weight = conv_cpu_backward_weight,
+    .bn_forward = cpu_bn_forward,
+    .bn_backward = cpu_bn_backward,
+    .bce_with_logits = cpu_bce_with_logits,
+    .one_hot = cpu_one_hot,
+    .embedding = cpu_embedding,
+    .embedding_scatter = cpu_embedding_scatter,
+    .sgd = cpu_sgd,
+    .adam = cpu_adam,
+    .rmsprop = cpu_rmsprop,
+    .clip = cpu_clip,
+};

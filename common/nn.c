@@ -112,14 +112,20 @@ void params_zero_grad(Params *ps) {
         if (ps->items[i].t->grad) t_fill_(ps->items[i].t->grad, 0.0f);
 }
 
+// Logging only: gradients on a GPU are copied back for it.
 double params_grad_norm(const Params *ps) {
     double s = 0.0;
     for (int i = 0; i < ps->count; i++) {
-        const Tensor *g = ps->items[i].t->grad;
+        Tensor *g = ps->items[i].t->grad;
         if (!g || !param_is_trainable(&ps->items[i])) continue;
-        for (long j = 0; j < g->numel; j++) s += (double)g->data[j] * g->data[j];
+        const float *v = t_to(g, DEV_CPU)->data;
+        for (long j = 0; j < g->numel; j++) s += (double)v[j] * v[j];
     }
     return sqrt(s);
+}
+
+void params_to_device(Params *ps, Device d) {
+    for (int i = 0; i < ps->count; i++) t_move_(ps->items[i].t, d);
 }
 
 void nn_init_dcgan(Params *ps, Rng *rng) {

@@ -101,6 +101,10 @@ void params_requires_grad(Params *ps, int on);
 
 // Set every existing .grad to zero (grads not yet created stay NULL).
 void params_zero_grad(Params *ps);
+// Moves every tensor of the registry (and its grad) to device d, in place:
+// model.to(device). Build and initialize the model first, then move it, then
+// make its optimizer (or move the optimizer too: optim_to_device).
+void params_to_device(Params *ps, Device d);
 // Euclidean norm of all parameter gradients together (missing grads count 0).
 double params_grad_norm(const Params *ps);
 

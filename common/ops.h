@@ -78,12 +78,10 @@ Tensor *t_conv_transpose2d(Tensor *x, Tensor *w, Tensor *b, int stride, int pad,
 // d conv2d / d w as an op of its own: x (N,C,H,W), gy (N,OC,HO,WO) -> (OC,C,KH,KW).
 Tensor *t_conv2d_weight_grad(Tensor *x, Tensor *gy, int kh, int kw, int stride, int pad);
 
-// Which conv algorithm the CPU/GPU paths use ("gemm" is the fast default on
-// CPU; "naive" is one loop nest per output, for teaching and checking).
-typedef enum { CONV_DEFAULT = 0, CONV_NAIVE = 1, CONV_TILED = 2, CONV_GEMM = 3 } ConvAlgo;
+// Which conv algorithm the CPU/GPU paths use (ConvAlgo, kernels.h).
 void t_set_conv_algo(ConvAlgo algo);
 ConvAlgo t_get_conv_algo(void);
-double t_conv_seconds(ConvAlgo algo);   // time spent in conv kernels so far, per variant
+double t_conv_seconds(ConvAlgo algo);   // time spent in CPU conv kernels so far, per variant
 size_t t_conv_workspace_bytes(void);    // scratch the conv kernels hold (reused, outside the arena)
 
 // --- normalization ------------------------------------------------------------
@@ -112,8 +110,8 @@ Tensor *t_embedding_scatter(Tensor *g, Tensor *labels, int vocab);
 // targets: logits' shape, or broadcastable to it (e.g. (1)).
 Tensor *t_bce_with_logits(Tensor *logits, Tensor *targets);
 
-// --- in place, no graph (optimizers, grads) ------------------------------------
-void t_accumulate_(Tensor *dst, const Tensor *src);   // dst += src
+// --- in place, no graph (optimizers, grads), on the tensor's device --------------
+void t_accumulate_(Tensor *dst, const Tensor *src);   // dst += src (same device)
 void t_fill_(Tensor *dst, float v);
 void t_scale_(Tensor *dst, float s);
 

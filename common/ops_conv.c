@@ -13,9 +13,10 @@
 // summed over N, H and W. Because all of this is written with ops, gradients
 // of gradients (WGAN-GP's penalty) need nothing special.
 //
-// The kernels are in conv_cpu.c (naive, GEMM) and conv_tiled.c (tiled);
-// this file checks shapes, allocates, records the graph, picks the algorithm
-// and times it.
+// The kernels are the backend's (kernels.h): on the CPU conv_cpu.c (naive,
+// GEMM) and conv_tiled.c (tiled), on a GPU the kernel lab's (cuda/lab.h).
+// This file checks shapes, allocates, records the graph, picks the algorithm
+// and, on the CPU, times it.
 #include "ops.h"
 #include "conv_cpu.h"
 #include "conv_tiled.h"
@@ -50,25 +51,23 @@ static double now(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static void need_cpu(const char *op, const Tensor *x) {
-    if (x->device != DEV_CPU)
-        t_fatal("%s: the tensors live on the GPU but this build has no CUDA conv kernels\n"
-                "HINT: build with CUDA=1 on a machine with nvcc, or use --device cpu", op);
-}
-
 typedef enum { K_FORWARD, K_BACKWARD_DATA, K_BACKWARD_WEIGHT } Kernel;
 
-// Runs one kernel with the current algorithm and adds its time to the total.
+// Runs one kernel on device d with the current algorithm; on the CPU it adds
+// its time to the total (a GPU kernel runs asynchronously: timing it here
+// would need a sync per call, so GPU times come from the kernel lab).
 // a, b2: the kernel's two tensor inputs in conv_cpu.h order; bias or NULL.
-static void run_kernel(Kernel k, const ConvShape *s, const float *a, const float *b2, const float *bias, float *out) {
-    ConvAlgo algo = cpu_algo(conv_algo);
-    double t0 = now();
+static void run_kernel(Device d, Kernel k, const ConvShape *s, const float *a, const float *b2, const float *bias,
+                       float *out) {
+    const Backend *be = t_backend(d);
+    ConvAlgo algo = d == DEV_CPU ? cpu_algo(conv_algo) : conv_algo;
+    double t0 = d == DEV_CPU ? now() : 0.0;
     switch (k) {
-    case K_FORWARD: conv_cpu_forward(s, algo, a, b2, bias, out); break;
-    case K_BACKWARD_DATA: conv_cpu_backward_data(s, algo, a, b2, bias, out); break;
-    case K_BACKWARD_WEIGHT: conv_cpu_backward_weight(s, algo, a, b2, out); break;
+    case K_FORWARD: be->conv_forward(s, algo, a, b2, bias, out); break;
+    case K_BACKWARD_DATA: be->conv_backward_data(s, algo, a, b2, bias, out); break;
+    case K_BACKWARD_WEIGHT: be->conv_backward_weight(s, algo, a, b2, out); break;
     }
-    conv_secs[algo] += now() - t0;
+    if (d == DEV_CPU) conv_secs[algo] += now() - t0;
 }
 
 // Gradient of a bias added to every pixel of channel oc: g (N,OC,H,W) summed
@@ -82,6 +81,7 @@ static Tensor *bias_grad(Tensor *g) {
 static void check_bias(const char *op, const Tensor *b, int channels, const Tensor *w) {
     if (b && (b->ndim != 1 || b->shape[0] != channels))
         t_fatal("%s: bias %s does not match weight %s (expects (%d))", op, t_shape_str(b), t_shape_str(w), channels);
+    if (b) t_check_same_device(op, w, b);
 }
 
 static void check_conv_args(const char *op, const Tensor *x, const Tensor *w, int stride, int pad) {
@@ -90,7 +90,6 @@ static void check_conv_args(const char *op, const Tensor *x, const Tensor *w, in
                 t_shape_str(x), t_shape_str(w));
     if (stride < 1 || pad < 0) t_fatal("%s: stride %d and padding %d: need stride >= 1, padding >= 0", op, stride, pad);
     t_check_same_device(op, x, w);
-    need_cpu(op, x);
 }
 
 // ---------------------------------------------------------------------------
@@ -124,7 +123,7 @@ Tensor *t_conv2d(Tensor *x, Tensor *w, Tensor *b, int stride, int pad) {
     Tensor *y = t_op_result(&OP_CONV2D, 4, shape, in, b ? 3 : 2);
     y->iarg[0] = stride;
     y->iarg[1] = pad;
-    run_kernel(K_FORWARD, &s, x->data, w->data, b ? b->data : NULL, y->data);
+    run_kernel(x->device, K_FORWARD, &s, x->data, w->data, b ? b->data : NULL, y->data);
     return y;
 }
 
@@ -159,7 +158,7 @@ static Tensor *conv_transpose_sized(Tensor *x, Tensor *w, Tensor *b, int stride,
     Tensor *z = t_op_result(&OP_CONV_TRANSPOSE2D, 4, shape, in, b ? 3 : 2);
     z->iarg[0] = stride;
     z->iarg[1] = pad;
-    run_kernel(K_BACKWARD_DATA, &s, x->data, w->data, b ? b->data : NULL, z->data);
+    run_kernel(x->device, K_BACKWARD_DATA, &s, x->data, w->data, b ? b->data : NULL, z->data);
     return z;
 }
 
@@ -198,7 +197,6 @@ Tensor *t_conv2d_weight_grad(Tensor *x, Tensor *gy, int kh, int kw, int stride, 
     if (stride < 1 || pad < 0)
         t_fatal("conv2d_weight_grad: stride %d and padding %d: need stride >= 1, padding >= 0", stride, pad);
     t_check_same_device("conv2d_weight_grad", x, gy);
-    need_cpu("conv2d_weight_grad", x);
     ConvShape s = {x->shape[0], x->shape[1], x->shape[2], x->shape[3], gy->shape[1], kh, kw,
                    gy->shape[2], gy->shape[3], stride, pad};
     if (kh < 1 || kw < 1 || s.H + 2 * pad < kh || s.W + 2 * pad < kw || gy->shape[0] != s.N ||
@@ -212,6 +210,6 @@ Tensor *t_conv2d_weight_grad(Tensor *x, Tensor *gy, int kh, int kw, int stride, 
     gw->iarg[1] = kw;
     gw->iarg[2] = stride;
     gw->iarg[3] = pad;
-    run_kernel(K_BACKWARD_WEIGHT, &s, x->data, gy->data, NULL, gw->data);
+    run_kernel(x->device, K_BACKWARD_WEIGHT, &s, x->data, gy->data, NULL, gw->data);
     return gw;
 }

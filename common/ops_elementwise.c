@@ -2,8 +2,64 @@
 // Each backward is a line of math written with the same ops, so it can be
 // differentiated again: d tanh = g * (1 - y^2) is t_mul(g, 1 - y*y), and y
 // is itself a node of the graph.
+//
+// Kernels come from the inputs' device's backend table (kernels.h). On the
+// CPU, leaky ReLU and its derivative run the student's functions instead
+// (exercises 0.1 and 0.2), so a build with SRC=exercises trains with them;
+// the backend's own kernels stay pure (the reference for the GPU's).
 #include "ops.h"
-#include "kernels.h"
+#include "exercises.h"
+
+// ---------------------------------------------------------------------------
+// The exercise hooks (CPU only)
+
+// Below this many elements, starting threads costs more than it saves; big
+// loops go to threads in blocks of BLOCK values (as in kernels_cpu.c).
+#define PAR_MIN 32768
+#define BLOCK 16384
+
+// Runs an exercise function (a plain serial loop) on blocks in parallel:
+// students write the simple loop, the library splits the work.
+static void chunked(void (*fn)(const float *, float *, long, float), const float *x, float *y, long n, float arg) {
+    if (n <= PAR_MIN) {
+        fn(x, y, n, arg);
+        return;
+    }
+#pragma omp parallel for schedule(dynamic, 1)
+    for (long lo = 0; lo < n; lo += BLOCK) fn(x + lo, y + lo, n - lo < BLOCK ? n - lo : BLOCK, arg);
+}
+
+// g * slope_mask(x) without the mask tensor: the mask of a block of 1024
+// values goes to a stack buffer (L1) and is used at once. The block's mask
+// still comes from exercise 0.2, so a student's derivative is what trains.
+// Napkin math: two passes over 8 MiB tensors (mask out, then g * mask)
+// move 5 streams of 8 MiB; this moves 3.
+#define MASK_BLOCK 1024
+static void mul_slope_mask_range(const float *g, const float *x, float *out, long lo, long hi, float slope) {
+    float mask[MASK_BLOCK];
+    for (long i = lo; i < hi; i += MASK_BLOCK) {
+        long len = hi - i < MASK_BLOCK ? hi - i : MASK_BLOCK;
+        ex_leaky_relu_derivative(x + i, mask, len, slope);
+#pragma omp simd
+        for (long j = 0; j < len; j++) out[i + j] = g[i + j] * mask[j];
+    }
+}
+
+static void exercise_mul_slope_mask(const float *g, const float *x, float *o, long n, float slope) {
+    if (n <= PAR_MIN) {
+        mul_slope_mask_range(g, x, o, 0, n, slope);
+        return;
+    }
+#pragma omp parallel for schedule(dynamic, 1)
+    for (long lo = 0; lo < n; lo += BLOCK) mul_slope_mask_range(g, x, o, lo, lo + BLOCK < n ? lo + BLOCK : n, slope);
+}
+
+// y = f(x) on x's device; leaky ReLU and its mask by the exercises on the CPU.
+static void run_unary(UnaryKind kind, const Tensor *x, Tensor *y, float arg) {
+    if (x->device == DEV_CPU && kind == U_LEAKY_RELU) chunked(ex_leaky_relu_forward, x->data, y->data, x->numel, arg);     // exercise 0.1
+    else if (x->device == DEV_CPU && kind == U_SLOPE_MASK) chunked(ex_leaky_relu_derivative, x->data, y->data, x->numel, arg);  // exercise 0.2
+    else t_backend_of(x)->unary(kind, x->data, y->data, x->numel, arg);
+}
 
 // ---------------------------------------------------------------------------
 // Broadcasting binary ops
@@ -31,7 +87,11 @@ static Tensor *binary(const Op *op, BinaryKind kind, Tensor *a, Tensor *b) {
     broadcast_shape(op->name, a, b, &ndim, shape);
     Tensor *in[2] = {a, b};
     Tensor *out = t_op_result(op, ndim, shape, in, 2);
-    k_binary(kind, a, b, out);
+    int as[4], bs[4], os[4];
+    t_shape4(a, as);
+    t_shape4(b, bs);
+    t_shape4(out, os);
+    t_backend_of(a)->binary(kind, a->data, as, b->data, bs, out->data, os);
     return out;
 }
 
@@ -71,10 +131,9 @@ Tensor *t_div(Tensor *a, Tensor *b) { return binary(&OP_DIV, B_DIV, a, b); }
 // Unary ops
 
 static Tensor *unary(const Op *op, UnaryKind kind, Tensor *x, float arg) {
-    Tensor *out = t_op_result(op, x->ndim, x->shape, &x, op ? 1 : 0);
-    out->device = x->device;
+    Tensor *out = op ? t_op_result(op, x->ndim, x->shape, &x, 1) : t_empty_like(x);
     out->farg[0] = arg;
-    k_unary(kind, x, out, arg);
+    run_unary(kind, x, out, arg);
     return out;
 }
 
@@ -137,7 +196,8 @@ Tensor *t_leaky_relu_backward(Tensor *g, Tensor *x, float slope) {
     Tensor *in[2] = {g, x};
     Tensor *out = t_op_result(&OP_LEAKY_RELU_BACKWARD, x->ndim, x->shape, in, 2);
     out->farg[0] = slope;
-    k_mul_slope_mask(g, x, out, slope);
+    if (x->device == DEV_CPU) exercise_mul_slope_mask(g->data, x->data, out->data, out->numel, slope);  // exercise 0.2
+    else t_backend_of(x)->mul_slope_mask(g->data, x->data, out->data, out->numel, slope);
     return out;
 }
 
@@ -177,17 +237,10 @@ Tensor *t_slope_mask(Tensor *x, float neg) { return unary(NULL, U_SLOPE_MASK, x,
 void t_accumulate_(Tensor *dst, const Tensor *src) {
     if (dst->numel != src->numel)
         t_fatal("accumulate: %s into %s", t_shape_str(src), t_shape_str(dst));
-    float *d = dst->data;
-    const float *s = src->data;
-    long n = dst->numel;
-#pragma omp parallel for simd if(n > 32768) schedule(static)
-    for (long i = 0; i < n; i++) d[i] += s[i];
+    t_check_same_device("accumulate", dst, src);
+    t_backend_of(dst)->accumulate(dst->data, src->data, dst->numel);
 }
 
-void t_fill_(Tensor *dst, float v) {
-    for (long i = 0; i < dst->numel; i++) dst->data[i] = v;
-}
+void t_fill_(Tensor *dst, float v) { t_backend_of(dst)->fill(dst->data, dst->numel, v); }
 
-void t_scale_(Tensor *dst, float s) {
-    for (long i = 0; i < dst->numel; i++) dst->data[i] *= s;
-}
+void t_scale_(Tensor *dst, float s) { t_backend_of(dst)->scale(dst->data, dst->numel, s); }

@@ -9,12 +9,25 @@
 //   y = embedding(W, labels)       ->  dW = embedding_scatter(g, labels, V)
 //   Z = embedding_scatter(g, ...)  ->  dg = embedding(gZ, labels)
 // so the pair is closed under differentiation (gradients of any order).
+//
+// Labels on the CPU are checked (in range, whole numbers) with a message
+// naming the bad one. Labels on a GPU are not read back for that (it would
+// be a copy per step): check them where they are made, on the host; the
+// GPU kernels leave a row of zeros for a label out of range.
 #include "ops.h"
 
 #include <math.h>
 #include <string.h>
 
 // labels[i] as a row index in [0, range), or a fatal error naming the value.
+static int label_at(const char *op, const Tensor *labels, long i, int range);
+
+// Every label of a CPU tensor checked (see the top of the file).
+static void check_labels(const char *op, const Tensor *labels, int range) {
+    if (labels->device != DEV_CPU) return;
+    for (long i = 0; i < labels->numel; i++) label_at(op, labels, i, range);
+}
+
 static int label_at(const char *op, const Tensor *labels, long i, int range) {
     float v = labels->data[i];
     if (!(v >= 0.0f && v < (float)range))  // also catches NaN
@@ -32,9 +45,9 @@ static int label_at(const char *op, const Tensor *labels, long i, int range) {
 Tensor *t_one_hot(Tensor *labels, int classes) {
     if (classes < 1) t_fatal("one_hot: %d classes; need at least 1", classes);
     long N = labels->numel;
-    Tensor *out = t_zeros(2, (int)N, classes);
-    out->device = labels->device;
-    for (long i = 0; i < N; i++) out->data[i * classes + label_at("one_hot", labels, i, classes)] = 1.0f;
+    check_labels("one_hot", labels, classes);
+    Tensor *out = t_empty_on(labels->device, 2, (int[]){(int)N, classes});
+    t_backend_of(labels)->one_hot(labels->data, N, classes, out->data);
     return out;
 }
 
@@ -56,18 +69,16 @@ Tensor *t_embedding(Tensor *weight, Tensor *labels) {
     int V = weight->shape[0], F = weight->shape[1];
     int shape[2] = {(int)labels->numel, F};
     Tensor *in[2] = {weight, labels};
+    check_labels("embedding", labels, V);
     Tensor *out = t_op_result(&OP_EMBEDDING, 2, shape, in, 2);
-    for (long i = 0; i < labels->numel; i++) {
-        int row = label_at("embedding", labels, i, V);
-        memcpy(out->data + i * F, weight->data + (long)row * F, (size_t)F * sizeof(float));
-    }
+    t_backend_of(weight)->embedding(weight->data, F, labels->data, labels->numel, out->data);
     return out;
 }
 
 // ---------------------------------------------------------------------------
 // embedding_scatter: out[labels[i]] += g[i], out starting at zero (an
-// index-add). Serial over i, so rows with repeated labels are summed in a
-// fixed order and the result is the same bit for bit on every run.
+// index-add). Rows with repeated labels are summed in a fixed order (label
+// order), so the result is the same bit for bit on every run.
 
 static void embedding_scatter_backward(Tensor *out, Tensor *g, Tensor **gin) {
     // out is linear in its input g: d out / d g[i] reads row labels[i] back.
@@ -84,12 +95,8 @@ Tensor *t_embedding_scatter(Tensor *g, Tensor *labels, int vocab) {
     int F = g->shape[1];
     int shape[2] = {vocab, F};
     Tensor *in[2] = {g, labels};
+    check_labels("embedding_scatter", labels, vocab);
     Tensor *out = t_op_result(&OP_EMBEDDING_SCATTER, 2, shape, in, 2);
-    memset(out->data, 0, (size_t)out->numel * sizeof(float));
-    for (long i = 0; i < labels->numel; i++) {
-        float *dst = out->data + (long)label_at("embedding_scatter", labels, i, vocab) * F;
-        const float *src = g->data + i * F;
-        for (int f = 0; f < F; f++) dst[f] += src[f];
-    }
+    t_backend_of(g)->embedding_scatter(g->data, labels->data, labels->numel, vocab, F, out->data);
     return out;
 }

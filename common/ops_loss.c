@@ -1,8 +1,9 @@
 // ops_loss.c: binary cross entropy with logits, the loss of chapters 1-3 and 6.
 //
-// Forward: the value comes from exercise 0.3 (ex_bce_with_logits_forward in
-// solutions/lib_losses.c), so a build against exercises/ trains with the
-// student's loss. Per element, with s = sigmoid(x):
+// Forward: on the CPU the value comes from exercise 0.3
+// (ex_bce_with_logits_forward in solutions/lib_losses.c), so a build against
+// exercises/ trains with the student's loss; on a GPU from the backend's
+// kernel (the same formula, the CPU backend's is its reference). Per element, with s = sigmoid(x):
 //   l(x, y) = -[y log s + (1 - y) log(1 - s)] = max(x,0) - x y + log(1 + exp(-|x|))
 // and the op returns the mean over the n elements, shape (1).
 // Backward: the derivatives are short and tidy,
@@ -47,6 +48,9 @@ Tensor *t_bce_with_logits(Tensor *logits, Tensor *targets) {
     int one = 1;
     Tensor *in[2] = {logits, targets};
     Tensor *out = t_op_result(&OP_BCE_WITH_LOGITS, 1, &one, in, 2);
-    out->data[0] = (float)ex_bce_with_logits_forward(logits->data, targets->data, logits->numel);  // exercise 0.3
+    if (logits->device == DEV_CPU)
+        out->data[0] = (float)ex_bce_with_logits_forward(logits->data, targets->data, logits->numel);  // exercise 0.3
+    else
+        t_backend_of(logits)->bce_with_logits(logits->data, targets->data, logits->numel, out->data);
     return out;
 }

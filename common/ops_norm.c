@@ -21,12 +21,6 @@
 // is an error, as in PyTorch: its variance is undefined.
 #include "ops.h"
 
-#include <math.h>
-
-// Below this many elements a thread team costs more than it saves (the same
-// figure as kernels_cpu.c: ~2 us to wake a team, ~0.3 ns per element).
-#define PAR_MIN 32768
-
 // x (N, C, S) with S = H*W (1 for (N, C) input): the view every kernel uses.
 // Channel c of sample n is the contiguous row x + (n*C + c)*S.
 typedef struct { int N, C; long S; } BnShape;
@@ -37,20 +31,8 @@ static BnShape bn_shape(const Tensor *x) {
     return s;
 }
 
-// Every kernel below walks x in memory order: sample by sample, and within
-// a sample channel by channel, each (n, c) row handled by a vectorized
-// inner loop whose result is added into that channel's running total. (One
-// channel at a time instead would read rows C*H*W floats apart: with 4x4
-// maps and 256 channels that is every 16 KiB, all in the same L1 set, so
-// each row came from L2.) Each channel's totals are summed in sample order,
-// float within a row and double across rows: the same operations in the
-// same order for any thread count.
-
-// Channels are handed to threads in blocks of about C/16, one block at a
-// time (dynamic schedule), so a thread that waits for a core does not hold
-// up the layer: its partner takes the blocks it would have done. A channel's
-// totals never depend on which block or thread computed them.
-static int channel_block(int C) { return C >= 16 ? C / 16 : 1; }
+// The two kernels are the backend's (bn_forward, bn_backward in kernels.h;
+// the CPU's in kernels_cpu.c explain their memory order and determinism).
 
 // ---------------------------------------------------------------------------
 // Batch norm backward: one fused kernel, first order only.
@@ -68,56 +50,6 @@ static void bn_backward_backward(Tensor *out, Tensor *g, Tensor **gin) {
 }
 static const Op OP_BN_BACKWARD = {"batch_norm2d_backward", bn_backward_backward};
 
-// x, gy (N,C,H,W) or (N,C); gamma (C) or NULL; stats (2,C): mean, invstd.
-// Writes each non-NULL output: gx like x, dgamma (C), dbeta (C).
-static void bn_backward_kernel(const Tensor *x, const Tensor *gamma, const Tensor *gy, const Tensor *stats,
-                               int training, Tensor *gx, Tensor *dgamma, Tensor *dbeta) {
-    BnShape s = bn_shape(x);
-    double M = (double)s.N * s.S;
-    const float *xd = x->data, *gd = gy->data, *mean = stats->data, *invstd = stats->data + s.C;
-    double *sum_g = t_arena_alloc(sizeof(double) * 2 * (size_t)s.C), *sum_g_dev = sum_g + s.C;
-    float *coef = t_arena_alloc(sizeof(float) * 3 * (size_t)s.C);   // k, a, b per channel (below)
-    int cb = channel_block(s.C);
-#pragma omp parallel for schedule(dynamic, 1) if(x->numel > PAR_MIN)
-    for (int c0 = 0; c0 < s.C; c0 += cb) {
-        int c1 = c0 + cb < s.C ? c0 + cb : s.C;
-        // sum(g) and sum(g (x - mean)) per channel
-        for (int c = c0; c < c1; c++) sum_g[c] = sum_g_dev[c] = 0.0;
-        for (int n = 0; n < s.N; n++)
-            for (int c = c0; c < c1; c++) {
-                long off = ((long)n * s.C + c) * s.S;
-                float m = mean[c], pg = 0.0f, pgd = 0.0f;
-#pragma omp simd reduction(+ : pg, pgd)
-                for (long i = 0; i < s.S; i++) {
-                    pg += gd[off + i];
-                    pgd += gd[off + i] * (xd[off + i] - m);
-                }
-                sum_g[c] += pg;
-                sum_g_dev[c] += pgd;
-            }
-        for (int c = c0; c < c1; c++) {
-            float k = (gamma ? gamma->data[c] : 1.0f) * invstd[c];   // dy/dxhat * dxhat/dx
-            double sum_g_xhat = sum_g_dev[c] * invstd[c];             // sum(g xhat)
-            if (dbeta) dbeta->data[c] = (float)sum_g[c];
-            if (dgamma) dgamma->data[c] = (float)sum_g_xhat;
-            // dx = k g + a + b (x - mean): the training formula expanded so the
-            // inner loop is one fused multiply-add chain per element.
-            coef[3 * c] = k;
-            coef[3 * c + 1] = training ? (float)(-k * sum_g[c] / M) : 0.0f;                  // -k sum(g) / M
-            coef[3 * c + 2] = training ? (float)(-k * invstd[c] * sum_g_xhat / M) : 0.0f;   // -k xhat sum(g xhat) / M, per (x-mean)
-        }
-        if (gx)
-            for (int n = 0; n < s.N; n++)
-                for (int c = c0; c < c1; c++) {
-                    long off = ((long)n * s.C + c) * s.S;
-                    float k = coef[3 * c], a = coef[3 * c + 1], b = coef[3 * c + 2], m = mean[c];
-                    float *o = gx->data + off;
-#pragma omp simd
-                    for (long i = 0; i < s.S; i++) o[i] = k * gd[off + i] + a + b * (xd[off + i] - m);
-                }
-    }
-}
-
 static void bn_backward(Tensor *out, Tensor *gy, Tensor **gin) {
     Tensor *x = out->in[0], *gamma = out->in[1], *beta = out->in[2];
     int C = x->shape[1];
@@ -128,7 +60,10 @@ static void bn_backward(Tensor *out, Tensor *gy, Tensor **gin) {
     Tensor *gx = t_wants(out, 0) ? t_op_result(&OP_BN_BACKWARD, x->ndim, x->shape, in, 3) : NULL;
     Tensor *dgamma = gamma && t_wants(out, 1) ? t_op_result(&OP_BN_BACKWARD, 1, &C, in, 3) : NULL;
     Tensor *dbeta = beta && t_wants(out, 2) ? t_op_result(&OP_BN_BACKWARD, 1, &C, in, 3) : NULL;
-    bn_backward_kernel(x, gamma, gy, out->saved, out->iarg[0], gx, dgamma, dbeta);
+    BnShape s = bn_shape(x);
+    t_backend_of(x)->bn_backward(s.N, s.C, s.S, x->data, gamma ? gamma->data : NULL, gy->data, out->saved->data,
+                                 out->iarg[0], gx ? gx->data : NULL, dgamma ? dgamma->data : NULL,
+                                 dbeta ? dbeta->data : NULL);
     gin[0] = gx;
     gin[1] = dgamma;
     gin[2] = dbeta;
@@ -171,76 +106,10 @@ Tensor *t_batch_norm2d(Tensor *x, Tensor *gamma, Tensor *beta, Tensor *running_m
     out->iarg[0] = training;
     // What the backward needs, kept whether or not a graph is recorded (2C
     // floats): row 0 the mean, row 1 invstd, as used by this forward.
-    out->saved = t_empty(2, 2, s.C);
-    float *mean_of = out->saved->data, *invstd_of = out->saved->data + s.C;
-
-    double *total = t_arena_alloc(sizeof(double) * (size_t)s.C);
-    float *scale_of = t_arena_alloc(sizeof(float) * 2 * (size_t)s.C), *shift_of = scale_of + s.C;
-    int cb = channel_block(s.C);
-#pragma omp parallel for schedule(dynamic, 1) if(x->numel > PAR_MIN)
-    for (int c0 = 0; c0 < s.C; c0 += cb) {
-        int c1 = c0 + cb < s.C ? c0 + cb : s.C;
-        if (training) {
-            // Two passes (mean, then squared deviations) rather than
-            // E[x^2] - E[x]^2, which cancels badly when |mean| >> std.
-            for (int c = c0; c < c1; c++) total[c] = 0.0;
-            for (int n = 0; n < s.N; n++)
-                for (int c = c0; c < c1; c++) {
-                    const float *row = x->data + ((long)n * s.C + c) * s.S;
-                    float part = 0.0f;
-#pragma omp simd reduction(+ : part)
-                    for (long i = 0; i < s.S; i++) part += row[i];
-                    total[c] += part;
-                }
-            for (int c = c0; c < c1; c++) {
-                mean_of[c] = (float)(total[c] / (double)M);
-                total[c] = 0.0;
-            }
-            for (int n = 0; n < s.N; n++)
-                for (int c = c0; c < c1; c++) {
-                    const float *row = x->data + ((long)n * s.C + c) * s.S;
-                    float mean = mean_of[c], part = 0.0f;
-#pragma omp simd reduction(+ : part)
-                    for (long i = 0; i < s.S; i++) {
-                        float d = row[i] - mean;
-                        part += d * d;
-                    }
-                    total[c] += part;
-                }
-        }
-        for (int c = c0; c < c1; c++) {
-            float mean, invstd;
-            if (training) {
-                mean = mean_of[c];
-                double sq = total[c];
-                double var = sq / (double)M;                       // biased: normalizes this batch
-                invstd = (float)(1.0 / sqrt(var + (double)eps));
-                if (running_mean) {
-                    // PyTorch's update: r = (1 - m) r + m batch, the variance unbiased (n / (n-1)).
-                    double unbiased = sq / (double)(M - 1);
-                    running_mean->data[c] = (1.0f - momentum) * running_mean->data[c] + momentum * mean;
-                    running_var->data[c] = (1.0f - momentum) * running_var->data[c] + momentum * (float)unbiased;
-                }
-            } else {
-                mean = running_mean->data[c];
-                invstd = (float)(1.0 / sqrt((double)running_var->data[c] + (double)eps));
-            }
-            mean_of[c] = mean;
-            invstd_of[c] = invstd;
-            // y = gamma (x - mean) invstd + beta = scale * x + shift, one FMA per element.
-            float scale = (gamma ? gamma->data[c] : 1.0f) * invstd;
-            scale_of[c] = scale;
-            shift_of[c] = (beta ? beta->data[c] : 0.0f) - mean * scale;
-        }
-        for (int n = 0; n < s.N; n++)
-            for (int c = c0; c < c1; c++) {
-                long off = ((long)n * s.C + c) * s.S;
-                const float *xr = x->data + off;
-                float *yr = out->data + off, scale = scale_of[c], shift = shift_of[c];
-#pragma omp simd
-                for (long i = 0; i < s.S; i++) yr[i] = xr[i] * scale + shift;
-            }
-    }
+    out->saved = t_empty_on(x->device, 2, (int[]){2, s.C});
+    t_backend_of(x)->bn_forward(s.N, s.C, s.S, x->data, gamma ? gamma->data : NULL, beta ? beta->data : NULL,
+                                running_mean ? running_mean->data : NULL, running_var ? running_var->data : NULL,
+                                training, momentum, eps, out->data, out->saved->data);
     return out;
 }
 

@@ -2,7 +2,6 @@
 // are each other's adjoint, which is all the backward of either needs:
 //   y = sum_to(x)  ->  dx = expand(g)      y = expand(x)  ->  dx = sum_to(g)
 #include "ops.h"
-#include "kernels.h"
 
 // Is `shape` (ndim) something x can be summed down to / broadcast up from?
 static void check_broadcastable(const char *op, const Tensor *big, int ndim, const int *shape) {
@@ -28,7 +27,10 @@ static const Op OP_SUM_TO = {"sum", sum_to_backward};
 Tensor *t_sum_to(Tensor *x, int ndim, const int *shape) {
     check_broadcastable("sum_to", x, ndim, shape);
     Tensor *out = t_op_result(&OP_SUM_TO, ndim, shape, &x, 1);
-    k_sum_to(x, out);
+    int xs[4], ys[4];
+    t_shape4(x, xs);
+    t_shape4(out, ys);
+    t_backend_of(x)->sum_to(x->data, xs, out->data, ys);
     return out;
 }
 
@@ -44,7 +46,10 @@ Tensor *t_expand(Tensor *x, int ndim, const int *shape) {
     for (int i = 0; i < ndim; i++) tmp.shape[i] = shape[i];
     check_broadcastable("expand", &tmp, x->ndim, x->shape);
     Tensor *out = t_op_result(&OP_EXPAND, ndim, shape, &x, 1);
-    k_expand(x, out);
+    int xs[4], ys[4];
+    t_shape4(x, xs);
+    t_shape4(out, ys);
+    t_backend_of(x)->expand(x->data, xs, out->data, ys);
     return out;
 }
 

@@ -20,7 +20,6 @@ Tensor *t_reshape(Tensor *x, int ndim, const int *shape) {
     for (int i = 0; i < ndim; i++) tmp.shape[i] = shape[i];
     if (n != x->numel) t_fatal("reshape: cannot view %s as %s", t_shape_str(x), t_shape_str(&tmp));
     Tensor *out = t_op_view(&OP_RESHAPE, ndim, shape, &x, 1, x->data);  // a view: no copy
-    out->device = x->device;
     return out;
 }
 
@@ -37,10 +36,11 @@ static void split_at(const Tensor *x, int dim, long *outer, long *inner) {
     for (int i = dim + 1; i < x->ndim; i++) *inner *= x->shape[i];
 }
 
-// Copy src's blocks into dst at offset `start` along dim (dst size `dlen`).
-static void copy_blocks(float *dst, int dlen, int start, const float *src, int slen, long outer, long inner) {
-    for (long o = 0; o < outer; o++)
-        memcpy(dst + (o * dlen + start) * inner, src + o * slen * inner, (size_t)(slen * inner) * sizeof(float));
+// Copy src's blocks into dst at offset `start` along dim (dst size `dlen`),
+// on the tensors' device.
+static void copy_blocks(const Tensor *t, float *dst, int dlen, int start, const float *src, int slen, long outer,
+                        long inner) {
+    t_backend_of(t)->copy_blocks(dst, dlen, start, src, slen, 0, slen, outer, inner);
 }
 
 static int norm_dim(const char *op, const Tensor *x, int dim) {
@@ -69,9 +69,7 @@ Tensor *t_slice(Tensor *x, int dim, int start, int len) {
     out->iarg[1] = start;
     long outer, inner;
     split_at(x, dim, &outer, &inner);
-    for (long o = 0; o < outer; o++)
-        memcpy(out->data + o * len * inner, x->data + (o * x->shape[dim] + start) * inner,
-               (size_t)(len * inner) * sizeof(float));
+    t_backend_of(x)->copy_blocks(out->data, len, 0, x->data, x->shape[dim], start, len, outer, inner);
     return out;
 }
 
@@ -90,10 +88,10 @@ Tensor *t_pad_slice(Tensor *x, int dim, int start, int full) {
     Tensor *out = t_op_result(&OP_PAD_SLICE, x->ndim, shape, &x, 1);
     out->iarg[0] = dim;
     out->iarg[1] = start;
-    memset(out->data, 0, (size_t)out->numel * sizeof(float));
+    t_backend_of(x)->zero(out->data, (size_t)out->numel * sizeof(float));
     long outer, inner;
     split_at(x, dim, &outer, &inner);
-    copy_blocks(out->data, full, start, x->data, x->shape[dim], outer, inner);
+    copy_blocks(x, out->data, full, start, x->data, x->shape[dim], outer, inner);
     return out;
 }
 
@@ -122,7 +120,7 @@ Tensor *t_concat(Tensor *a, Tensor *b, int dim) {
     out->iarg[0] = dim;
     long outer, inner;
     split_at(a, dim, &outer, &inner);
-    copy_blocks(out->data, shape[dim], 0, a->data, a->shape[dim], outer, inner);
-    copy_blocks(out->data, shape[dim], a->shape[dim], b->data, b->shape[dim], outer, inner);
+    copy_blocks(a, out->data, shape[dim], 0, a->data, a->shape[dim], outer, inner);
+    copy_blocks(a, out->data, shape[dim], a->shape[dim], b->data, b->shape[dim], outer, inner);
     return out;
 }

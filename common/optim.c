@@ -4,7 +4,6 @@
 // 1 or 16 threads, and a resumed run equals an uninterrupted one.
 #include "optim.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,9 +59,11 @@ static void add_state(Optimizer *o, int slot, const char *what) {
     char suffix[64];
     snprintf(suffix, sizeof suffix, "%s_%s", kind_prefix(o->kind), what);
     o->state[slot] = t_persistent_alloc((size_t)o->n * sizeof(Tensor *));
-    for (int i = 0; i < o->n; i++)
+    for (int i = 0; i < o->n; i++) {
         o->state[slot][i] = params_add(&o->state_params, o->param[i]->name, suffix, ROLE_BUFFER,
                                        o->param[i]->ndim, o->param[i]->shape);
+        t_move_(o->state[slot][i], o->param[i]->device);  // state lives where its parameter does
+    }
 }
 
 Optimizer *optim_sgd(Params *ps, float lr, float momentum, float weight_decay, int nesterov) {
@@ -99,32 +100,13 @@ Optimizer *optim_rmsprop(Params *ps, float lr, float alpha, float eps, float wei
 }
 
 // ---------------------------------------------------------------------------
-// The rules, one parameter tensor at a time. Each line mirrors one tensor
-// operation of torch/optim/<rule>.py, in the same order, so the rounding
-// matches PyTorch's closely.
+// The rules, one parameter tensor at a time, by the parameter's device's
+// backend (kernels.h; the CPU's, in kernels_cpu.c, mirror torch/optim line
+// by line). Adam on the CPU runs the student's ex_adam_step instead.
 
-static void sgd_update(const Optimizer *o, int i) {
-    float *p = o->param[i]->data;
-    const float *g = o->param[i]->grad->data;
-    float *buf = o->state[0] ? o->state[0][i]->data : NULL;
-    long n = o->param[i]->numel;
-    float lr = o->lr, wd = o->weight_decay, mom = o->momentum;
-    int first = o->steps[i] == 1, nesterov = o->nesterov;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (n >= PARALLEL_MIN)
-#endif
-    for (long j = 0; j < n; j++) {
-        float d = g[j];
-        if (wd != 0.0f) d = d + wd * p[j];                // d_p = d_p.add(param, alpha=wd)
-        if (buf) {
-            buf[j] = first ? d : buf[j] * mom + d;        // buffer starts as a copy of the first d_p
-            d = nesterov ? d + mom * buf[j] : buf[j];
-        }
-        p[j] = p[j] - lr * d;                             // param.add_(d_p, alpha=-lr)
-    }
-}
+static float *state_data(const Optimizer *o, int slot, int i) { return o->state[slot] ? o->state[slot][i]->data : NULL; }
 
-static void adam_update(const Optimizer *o, int i) {
+static void adam_update_exercise(const Optimizer *o, int i) {
     float *p = o->param[i]->data, *m = o->state[0][i]->data, *v = o->state[1][i]->data;
     const float *g = o->param[i]->grad->data;
     long n = o->param[i]->numel, chunks = (n + ADAM_CHUNK - 1) / ADAM_CHUNK;
@@ -141,33 +123,24 @@ static void adam_update(const Optimizer *o, int i) {
     }
 }
 
-static void rmsprop_update(const Optimizer *o, int i) {
-    float *p = o->param[i]->data, *sq = o->state[0][i]->data;
-    float *buf = o->state[1] ? o->state[1][i]->data : NULL, *ga = o->state[2] ? o->state[2][i]->data : NULL;
-    const float *g = o->param[i]->grad->data;
-    long n = o->param[i]->numel;
-    float lr = o->lr, wd = o->weight_decay, alpha = o->alpha, eps = o->eps, mom = o->momentum;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (n >= PARALLEL_MIN)
-#endif
-    for (long j = 0; j < n; j++) {
-        float d = g[j];
-        if (wd != 0.0f) d = d + wd * p[j];
-        sq[j] = sq[j] * alpha + (1.0f - alpha) * d * d;   // square_avg.mul_(alpha).addcmul_(g, g, 1-alpha)
-        float avg;
-        if (ga) {                                         // centered: subtract the mean's square
-            ga[j] = ga[j] * alpha + (1.0f - alpha) * d;
-            avg = sqrtf(sq[j] - ga[j] * ga[j]);
-        } else {
-            avg = sqrtf(sq[j]);
-        }
-        avg = avg + eps;                                  // eps after the root, as PyTorch
-        if (buf) {
-            buf[j] = buf[j] * mom + d / avg;              // buf.mul_(momentum).addcdiv_(g, avg)
-            p[j] = p[j] - lr * buf[j];
-        } else {
-            p[j] = p[j] - lr * (d / avg);                 // param.addcdiv_(g, avg, value=-lr)
-        }
+static void update(const Optimizer *o, int i) {
+    Tensor *p = o->param[i];
+    const Backend *be = t_backend_of(p);
+    const float *g = p->grad->data;
+    switch (o->kind) {
+    case OPTIM_SGD:
+        be->sgd(p->data, g, state_data(o, 0, i), p->numel, o->lr, o->weight_decay, o->momentum, o->steps[i] == 1,
+                o->nesterov);
+        break;
+    case OPTIM_ADAM:
+        if (p->device == DEV_CPU) adam_update_exercise(o, i);  // exercise 0.4
+        else be->adam(p->data, g, o->state[0][i]->data, o->state[1][i]->data, p->numel, o->lr, o->beta1, o->beta2,
+                      o->eps, o->weight_decay, (int)o->steps[i]);
+        break;
+    case OPTIM_RMSPROP:
+        be->rmsprop(p->data, g, o->state[0][i]->data, state_data(o, 1, i), state_data(o, 2, i), p->numel, o->lr,
+                    o->weight_decay, o->alpha, o->eps, o->momentum);
+        break;
     }
 }
 
@@ -178,12 +151,11 @@ void optim_step(Optimizer *o) {
                 *o->params->prefix ? o->params->prefix : "a model", o->n, count_trainable(o->params));
     for (int i = 0; i < o->n; i++) {
         if (!o->param[i]->grad) continue;  // never reached by a loss: PyTorch skips it too
+        if (o->param[i]->grad->device != o->param[i]->device)
+            t_fatal("optimizer: %s and its gradient live on different devices\n"
+                    "HINT: move the model before the first backward (params_to_device)", o->param[i]->name);
         o->steps[i]++;
-        switch (o->kind) {
-        case OPTIM_SGD: sgd_update(o, i); break;
-        case OPTIM_ADAM: adam_update(o, i); break;
-        case OPTIM_RMSPROP: rmsprop_update(o, i); break;
-        }
+        update(o, i);
     }
 }
 
@@ -212,8 +184,9 @@ const char *optim_describe(const Optimizer *o, char *buf, int size) {
 void params_clip(Params *ps, float c) {
     for (int i = 0; i < ps->count; i++) {
         if (!param_is_trainable(&ps->items[i])) continue;
-        float *p = ps->items[i].t->data;
-        long n = ps->items[i].t->numel;
-        for (long j = 0; j < n; j++) p[j] = p[j] < -c ? -c : p[j] > c ? c : p[j];
+        Tensor *t = ps->items[i].t;
+        t_backend_of(t)->clip(t->data, t->numel, c);
     }
 }
+
+void optim_to_device(Optimizer *o, Device d) { params_to_device(&o->state_params, d); }

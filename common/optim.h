@@ -84,6 +84,10 @@ void optim_zero_grad(Optimizer *opt);
 // "Adam(lr=0.0002, betas=(0.5, 0.999), eps=1e-08, weight_decay=0)": for banners and logs.
 const char *optim_describe(const Optimizer *opt, char *buf, int size);
 
+// Moves the optimizer's state to device d (with params_to_device on its
+// model: optimizer state lives where its parameters do).
+void optim_to_device(Optimizer *opt, Device d);
+
 // WGAN weight clipping: clamp every trainable parameter of ps into [-c, c]
 // (buffers such as running statistics are not touched).
 void params_clip(Params *ps, float c);

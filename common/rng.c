@@ -73,12 +73,22 @@ float rng_normal(Rng *rng) {
     return (float)(r * cos(theta));
 }
 
+// Values are drawn on the host, in the same order whatever the device, and
+// uploaded when t lives on a GPU: a GPU run draws the same numbers as a CPU run.
+static float *host_values(Tensor *t) {
+    return t->device == DEV_CPU ? t->data : t_arena_alloc((size_t)t->numel * sizeof(float));
+}
+
 void rng_fill_normal(Rng *rng, Tensor *t, float mean, float std) {
-    for (long i = 0; i < t->numel; i++) t->data[i] = mean + std * rng_normal(rng);
+    float *v = host_values(t);
+    for (long i = 0; i < t->numel; i++) v[i] = mean + std * rng_normal(rng);
+    if (v != t->data) t_upload(t, v);
 }
 
 void rng_fill_uniform(Rng *rng, Tensor *t, float lo, float hi) {
-    for (long i = 0; i < t->numel; i++) t->data[i] = lo + (hi - lo) * rng_uniform(rng);
+    float *v = host_values(t);
+    for (long i = 0; i < t->numel; i++) v[i] = lo + (hi - lo) * rng_uniform(rng);
+    if (v != t->data) t_upload(t, v);
 }
 
 // Fisher-Yates (Durstenfeld's form): position i takes a uniformly chosen

@@ -6,6 +6,16 @@
 // ever calls malloc. Parameters, their gradients and optimizer state come from
 // the *persistent store* instead and live for the whole run.
 //
+// Devices: a tensor lives on one device (DEV_CPU or DEV_CUDA). Each device
+// has its own step arena and persistent store, carved from that device's
+// memory (on a GPU: a few large cudaMallocs, never one per op), and its own
+// backend table of kernels (kernels.h). An op runs on its inputs' device and
+// puts its result there. Creation functions without an input tensor
+// (t_zeros, t_full, t_scalar, t_from_data, t_persistent, ...) use the
+// *default device* (t_set_default_device; DEV_CPU until a program says
+// otherwise). Host code reads or writes a tensor's values only through
+// t_to(x, DEV_CPU), t_download, t_upload and t_item.
+//
 // Autograd: an op that produces a tensor from inputs that require gradients
 // records itself (op, inputs, small arguments) on the result. t_grad() walks
 // that graph backwards. Every op's backward is written with the library's own
@@ -17,12 +27,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels.h"  // Device, Backend
+
 #define T_MAX_DIMS 4
 #define T_MAX_INPUTS 3
 #define T_MAX_IARGS 8
 #define T_MAX_FARGS 4
-
-typedef enum { DEV_CPU = 0, DEV_CUDA = 1 } Device;
 
 typedef struct Tensor Tensor;
 
@@ -40,7 +50,7 @@ struct Tensor {
     int ndim;
     int shape[T_MAX_DIMS];
     long numel;
-    float *data;
+    float *data;                    // memory of `device` (host memory only for DEV_CPU)
     Device device;
 
     // autograd
@@ -77,6 +87,42 @@ void *t_arena_alloc(size_t bytes);  // 64-byte aligned, uninitialized
 void *t_persistent_alloc(size_t bytes);
 size_t t_persistent_used(void);
 
+// The same per device (t_arena_alloc and t_persistent_alloc are the host's:
+// tensor headers and host scratch always live there). Device memory comes
+// from the device's backend (alloc) in chunks of 64 MiB for the arena and
+// one block per tensor for the persistent store (zeroed); t_arena_reset
+// rewinds every device's arena.
+void *t_arena_alloc_on(Device d, size_t bytes);
+void *t_persistent_alloc_on(Device d, size_t bytes);
+size_t t_arena_used_on(Device d);
+size_t t_persistent_used_on(Device d);
+// Tests: with on = 1, every device (not host) arena allocation is a block of
+// its own of exactly the size asked, freed at the next t_arena_reset, so an
+// out-of-bounds access lands outside an allocation (the emulator's guard
+// zones catch it) rather than in a neighbouring tensor.
+void t_set_arena_exact(int on);
+
+// ---------------------------------------------------------------------------
+// Devices and backends
+
+// The kernel table of a device. DEV_CPU's is built in; DEV_CUDA's is
+// registered by a CUDA build (cuda_backend() from cuda/backend.cu) the first
+// time it is asked for, or by a test (the emulated GPU). Fatal with a HINT
+// when the device has none.
+const Backend *t_backend(Device d);
+const Backend *t_backend_of(const Tensor *x);  // t_backend(x->device)
+void t_register_backend(Device d, const Backend *b);
+// 1 when t_backend(d) would succeed: always for DEV_CPU; for DEV_CUDA, a
+// CUDA build whose runtime reports a usable GPU (or a registered backend).
+int t_device_available(Device d);
+// 1 when this program was built with CUDA (make CUDA=1).
+int t_built_with_cuda(void);
+const char *t_device_name(Device d);  // "cpu", "cuda"
+
+// Where creation functions without an input tensor allocate (DEV_CPU by default).
+void t_set_default_device(Device d);
+Device t_default_device(void);
+
 // ---------------------------------------------------------------------------
 // Creation. Shapes are given as (ndim, d0, d1, ...). New data is uninitialized
 // unless the name says otherwise.
@@ -92,6 +138,20 @@ Tensor *t_from_data(const float *values, int ndim, const int *shape);  // arena 
 Tensor *t_persistent(const char *name, int ndim, const int *shape);   // zeroed, persistent
 Tensor *t_scalar(float value);                        // arena, shape (1)
 Tensor *t_header(int ndim, const int *shape);         // arena header, data = NULL
+Tensor *t_empty_on(Device d, int ndim, const int *shape);             // arena of device d
+Tensor *t_persistent_on(Device d, const char *name, int ndim, const int *shape);  // zeroed, persistent on d
+
+// The values of x on device d: x itself when it is there already, else a
+// new arena tensor holding a copy (no graph). t_to(x, DEV_CPU)->data is how
+// host code reads a tensor wherever it lives.
+Tensor *t_to(Tensor *x, Device d);
+// Moves a persistent tensor (a parameter, a buffer, optimizer state) and its
+// .grad to device d in place: the Tensor keeps its address, so modules that
+// hold it see the move (model.to(device)). The old memory is not reused.
+void t_move_(Tensor *x, Device d);
+// Host <-> tensor copies of all x->numel values, whatever x's device.
+void t_download(const Tensor *x, float *host);
+void t_upload(Tensor *x, const float *host);
 
 // A new header over the same data, no graph: like torch's .detach().
 Tensor *t_detach(Tensor *x);
@@ -102,7 +162,9 @@ void t_check_same_device(const char *opname, const Tensor *a, const Tensor *b);
 
 int t_same_shape(const Tensor *a, const Tensor *b);
 const char *t_shape_str(const Tensor *x);  // "(64, 1, 32, 32)", static buffer ring
-float t_item(const Tensor *x);              // value of a 1-element tensor
+float t_item(const Tensor *x);              // value of a 1-element tensor (copied back from a GPU)
+// x's shape padded on the left with 1s to 4 dims (the kernels' shape form).
+void t_shape4(const Tensor *x, int *s4);
 
 // ---------------------------------------------------------------------------
 // Gradient mode. Ops record the graph only while gradients are enabled.
@@ -136,7 +198,7 @@ void t_not_twice_differentiable(const char *opname);
 // Write the graph that produced `root` in Graphviz DOT format.
 int t_dump_dot(Tensor *root, const char *path);
 
-// Fatal error with a message and a HINT line. Exits with code 1.
-void t_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+// Fatal error with a message and a HINT line. Exits with code 1 (declared in
+// kernels.h, which kernels share).
 
 #endif

@@ -91,8 +91,10 @@ static double generator_grad_norm(Tensor *loss, Generator *g) {
         if (param_is_trainable(&g->params.items[i])) params[n++] = g->params.items[i].t;
     t_grad(&loss, NULL, 1, params, n, 0, grads);
     double s = 0.0;
-    for (int i = 0; i < n; i++)
-        for (long k = 0; k < grads[i]->numel; k++) s += (double)grads[i]->data[k] * grads[i]->data[k];
+    for (int i = 0; i < n; i++) {
+        const float *v = t_to(grads[i], DEV_CPU)->data;  // logged: copied back from a GPU
+        for (long k = 0; k < grads[i]->numel; k++) s += (double)v[k] * v[k];
+    }
     return sqrt(s);
 }
 

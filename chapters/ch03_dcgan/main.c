@@ -185,7 +185,7 @@ static int write_latent_pictures(GanRun *run, DcganGenerator *g) {
     int prev = t_set_grad_enabled(0);
     for (int kind = 0; kind < 3; kind++) {
         t_arena_reset();
-        Tensor *z = t_empty(2, n, dim);
+        Tensor *z = t_empty_on(DEV_CPU, 2, (int[]){n, dim});  // written here, then sent to the run's device
         for (int r = 0; r < LATENT_ROWS; r++)
             for (int c = 0; c < LATENT_COLS; c++) {
                 float *zc = z->data + (long)(r * LATENT_COLS + c) * dim;
@@ -202,7 +202,7 @@ static int write_latent_pictures(GanRun *run, DcganGenerator *g) {
                 for (int k = 0; k < dim; k++) zc[k] = (float)(zc[k] * sqrt((double)dim / len));
             }
         if (kind < 2) mid_length[kind] = 0.5 * (mean_length(z, 4, 1) + mean_length(z, 5, 1));
-        Tensor *images = generate(g, z, NULL);
+        Tensor *images = t_to(generate(g, t_to(z, t_default_device()), NULL), DEV_CPU);
         char path[4200];
         run_path(path, sizeof path, run->args.out, files[kind]);
         rc |= png_write_grid(path, images->data, n, run->C, run->H, run->W, LATENT_ROWS, LATENT_COLS, 0);
@@ -255,6 +255,8 @@ int main(int argc, char **argv) {
     run.evaluate = 1;  // FID, inception score, classes covered, class KL at the end
     if (gan_run_load_data(&run) != 0) return 1;
 
+    if ((!strcmp(conv_algo, "student") || !strcmp(bn_kernel, "student")) && run.args.device_resolved != DEV_CPU)
+        cli_usage_error("chapter3", "--conv/--bn student: your exercise kernels run on the CPU only (add --device cpu)");
     ConvAlgo algo = !strcmp(conv_algo, "naive") ? CONV_NAIVE : !strcmp(conv_algo, "tiled") ? CONV_TILED : CONV_GEMM;
     t_set_conv_algo(algo);  // --conv student: the backward passes still use the library's GEMM kernels
 
