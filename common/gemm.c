@@ -37,6 +37,8 @@
 // a thread's first call at their fixed maximum size and reused forever: no
 // malloc per call.
 #include "kernels.h"
+#include "cpu_features.h"
+#include "simd.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -47,15 +49,14 @@
 // ---------------------------------------------------------------------------
 // Tile and block sizes
 
+// The vector path (AVX-512, AVX2+FMA, NEON or generic) and its width VL
+// come from simd.h; the tile shape follows the register file of each.
 #if defined(__AVX512F__)
-#define VL 16  // floats per vector register
-#define MR 12
-#elif defined(__AVX__)
-#define VL 8
-#define MR 6   // 6 x 2 ymm accumulators + 2 B + 1 A = 15 of 16 registers
+#define MR 12  // 12 x 2 zmm accumulators + 2 B + 1 A = 27 of 32 registers
+#elif defined(__ARM_NEON) && defined(__aarch64__)
+#define MR 12  // NEON has 32 q registers too: the same shape at 4 lanes
 #else
-#define VL 4
-#define MR 6   // SSE: the same shape on 16 xmm registers
+#define MR 6   // AVX2 (and SSE): 6 x 2 accumulators + 2 B + 1 A = 15 of 16 registers
 #endif
 #define NV 2             // vectors per tile row
 #define NR (NV * VL)     // tile columns
@@ -64,21 +65,6 @@
 #define NC 3072          // columns of one packed B panel
 #define NC_SHORT 512     // ... when C has at most MC rows (L2: 512 x KC x 4 bytes = 512 KiB)
 #define K_WHOLE 4096     // ... and K is at most this: all of A packed at once (3 MiB per thread)
-
-typedef float vf __attribute__((vector_size(VL * sizeof(float)), may_alias));
-
-// acc + a * b as one fused multiply-add. Spelled out because -std=c11 makes
-// GCC keep a*b and +acc as two rounded instructions (-ffp-contract=off),
-// which halves the peak; the portable fallback lets the compiler decide.
-#if defined(__AVX512F__)
-#include <immintrin.h>
-static inline vf fmadd(vf a, vf b, vf acc) { return (vf)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)acc); }
-#elif defined(__FMA__) && defined(__AVX__)
-#include <immintrin.h>
-static inline vf fmadd(vf a, vf b, vf acc) { return (vf)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)acc); }
-#else
-static inline vf fmadd(vf a, vf b, vf acc) { return acc + a * b; }
-#endif
 
 #define MIN_PIECE 512  // rows or columns of C a thread takes at a time (k_gemm_ex)
 
@@ -293,6 +279,16 @@ static void scale_c(int M, int N, float beta, float *C, int ldc) {
         for (int j = 0; j < N; j++) C[(long)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(long)i * ldc + j];
 }
 
+// Multiply-adds done so far (cpu_features.h). Calls come from one thread
+// at a time, but a kernel running inside a parallel region may call too.
+static long long mac_count;
+long long gemm_mac_count(void) {
+    long long n;
+#pragma omp atomic read
+    n = mac_count;
+    return n;
+}
+
 static int gcd(int a, int b) { return b ? gcd(b, a % b) : a; }
 
 void k_gemm_ex(int M, int N, int K, const GemmOperand *A, const GemmOperand *B, const GemmOutput *C) {
@@ -302,6 +298,8 @@ void k_gemm_ex(int M, int N, int K, const GemmOperand *A, const GemmOperand *B, 
         return;
     }
     if (K <= 0) return;  // a store function gets nothing: its output is the empty sum
+#pragma omp atomic
+    mac_count += (long long)M * N * K;
     int threads = 1;
 #ifdef _OPENMP
     if ((long)M * N * K >= PAR_MIN_FLOPS && !omp_in_parallel()) threads = omp_get_max_threads();
