@@ -66,7 +66,10 @@
 #define NC_SHORT 512     // ... when C has at most MC rows (L2: 512 x KC x 4 bytes = 512 KiB)
 #define K_WHOLE 4096     // ... and K is at most this: all of A packed at once (3 MiB per thread)
 
-#define MIN_PIECE 512  // rows or columns of C a thread takes at a time (k_gemm_ex)
+#define MIN_PIECE 512    // rows or columns of C a thread takes at a time (k_gemm_ex) ...
+#define SMALL_PIECE 128  // ... at the least, when C is too short for that
+#define PIECES_PER_THREAD 4
+#define SMALL_WORK (1L << 26)  // multiply-adds under which that pays: ~1.5 ms on one core
 
 // Below this many multiply-adds one thread finishes before a team would
 // even wake up (~2 us to start, ~50 GFLOP/s per core: 100k FMAs = 4 us).
@@ -315,13 +318,26 @@ void k_gemm_ex(int M, int N, int K, const GemmOperand *A, const GemmOperand *B, 
     // with other work too, a thread that waits for a core would otherwise
     // hold up the whole call while its partner sleeps. Each piece packs the
     // whole of the operand along the other side again (A for column
-    // pieces), so pieces are at least MIN_PIECE long: that repacking then
-    // costs at most ~6% (one value packed per 512 multiply-adds), usually
-    // far less. Every element of C is computed the same way whichever
-    // piece or thread it falls in. A C too short for that is shared out
-    // one piece per thread, as evenly as whole steps allow.
-    int share = (len + threads - 1) / threads;
-    int piece = ((share < MIN_PIECE ? share : MIN_PIECE) + step - 1) / step * step;
+    // pieces), so pieces are MIN_PIECE long where C allows: that repacking
+    // then costs at most ~6% (one value packed per 512 multiply-adds),
+    // usually far less. Every element of C is computed the same way
+    // whichever piece or thread it falls in.
+    //
+    // A small product (a batch of 64 through a 512-wide layer: 512
+    // columns, 0.1 ms) gets PIECES_PER_THREAD pieces per thread instead,
+    // down to SMALL_PIECE long.
+    // With one piece per thread, a team member that wakes up late (tens of
+    // microseconds from a sleeping start, against 50-500 us for the whole
+    // product) found the master had taken both pieces, and the MLP's step
+    // ran on about one core of two; with several pieces it joins in
+    // wherever the master has got to. The extra repacking: one value per
+    // 128 multiply-adds at worst.
+    int per_thread = (long)M * N * K < SMALL_WORK ? PIECES_PER_THREAD : 1;
+    int share = (len + threads * per_thread - 1) / (threads * per_thread);
+    if (share < SMALL_PIECE && per_thread > 1) share = SMALL_PIECE;
+    if (share > MIN_PIECE) share = MIN_PIECE;
+    if (share > (len + threads - 1) / threads) share = (len + threads - 1) / threads;  // every thread gets one
+    int piece = (share + step - 1) / step * step;
     int pieces = (len + piece - 1) / piece;
     if (threads > pieces) threads = pieces;
     if (threads <= 1) {
