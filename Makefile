@@ -46,7 +46,7 @@ WARN := -Wall -Wextra
 #            on 64-bit ARM; what a cross compiler or a binary for other
 #            machines needs
 #   other    passed on as -march=$(ARCH): haswell (AVX2+FMA),
-#            skylake-avx512 / znver4 (AVX-512), ...
+#            skylake-avx512 / x86-64-v4 (AVX-512), x86-64-v3 (AVX2+FMA), ...
 # Each ARCH but native builds in its own directory (build/solutions-generic).
 ARCH ?= native
 ifeq ($(ARCH),native)

@@ -146,9 +146,9 @@ section_gan() {
         echo "PyTorch side skipped: $PYTHON cannot import torch. HINT: apt-get install python3-torch"
         torch=0
     fi
-    local rows=() w r line ours peak theirs gflops busy status=0
+    local rows=() w r line ours peak theirs gflops busy conv status=0
     for w in "${workloads[@]}"; do
-        ours="" peak="" theirs="" gflops="" busy=""
+        ours="" peak="" theirs="" gflops="" busy="" conv=""
         for ((r = 0; r < rounds; r++)); do
             # shellcheck disable=SC2046  # gan_iters prints several flags
             line=$("$exe" --only "$w" --threads "$THREADS" $(gan_iters "$w") | grep "^bench $w ")
@@ -161,7 +161,8 @@ section_gan() {
             local ms
             ms=$(echo "$line" | awk '{print $4}')
             if [ "$(min_of "$ours" "$ms")" = "$ms" ]; then  # the best round's other figures too
-                gflops=$(echo "$line" | sed -n 's/.* \([0-9.]*\) GFLOP\/s.*/\1/p')
+                gflops=$(echo "$line" | sed -n 's/.*GMAC\/iter, \([0-9.]*\) GFLOP\/s.*/\1/p')
+                conv=$(echo "$line" | sed -n 's/.*conv \([0-9.]*\) ms\/iter.*/\1/p' | awk -v w="$ms" '{printf "%.0f%%", 100 * $1 / w}')
                 busy=$(echo "$line" | sed -n 's/.*cpu time \([0-9.]*\) ms.*/\1/p' | awk -v w="$ms" '{printf "%.2f", $1 / w}')
             fi
             ours=$(min_of "$ours" "$ms")
@@ -178,22 +179,23 @@ section_gan() {
                 fi
             fi
         done
-        [ -n "$ours" ] && rows+=("$w $ours ${theirs:--} ${peak:--} ${gflops:--} ${busy:--}")
+        [ -n "$ours" ] && rows+=("$w $ours ${theirs:--} ${peak:--} ${gflops:--} ${busy:--} ${conv:--}")
     done
     echo
-    printf '%-20s %11s %14s %7s %9s %12s %6s %10s\n' workload "ours ms/it" "PyTorch ms/it" ratio "peak MiB" \
-        "GEMM GFLOP/s" "%peak" "cores busy"
+    printf '%-20s %11s %14s %7s %9s %12s %6s %10s %9s\n' workload "ours ms/it" "PyTorch ms/it" ratio "peak MiB" \
+        "GEMM GFLOP/s" "%peak" "cores busy" "in convs"
     local row
     for row in "${rows[@]}"; do
         echo "$row" | awk -v peak="$PEAK" '{ ratio = ($3 == "-") ? "-" : sprintf("%.2f", $3 / $2)
             pct = ($5 == "-" || peak + 0 <= 0) ? "-" : sprintf("%.0f%%", 100 * $5 / peak)
-            printf "%-20s %11.2f %14s %7s %9s %12s %6s %10s\n", $1, $2, $3, ratio, $4, $5, pct, $6 }'
+            printf "%-20s %11.2f %14s %7s %9s %12s %6s %10s %9s\n", $1, $2, $3, ratio, $4, $5, pct, $6, $7 }'
     done
     [ "$rounds" -gt 1 ] && echo "(best of $rounds rounds each, taken in turns)"
     echo "ratio = PyTorch / ours (above 1: ours is faster); target (shared/benchmarks.md): >= 2 for mlp_b64,"
     echo "dcgan32_mnist_b128 and wgangp32_mnist_b64. GEMM GFLOP/s: the step's matrix-product and convolution"
     echo "multiply-adds x 2 / its wall time (compare with the GEMM's own n = 1024 rate above); %peak: of the"
-    echo "measured FMA peak $PEAK GFLOP/s; cores busy: process CPU time / wall time (at most the thread count)."
+    echo "measured FMA peak $PEAK GFLOP/s; cores busy: process CPU time / wall time (at most the thread count);"
+    echo "in convs: share of the step's wall time inside the conv kernels (bench lines: their own GFLOP/s)."
     [ "${BENCH_ALL:-0}" = 1 ] || echo "BENCH_ALL=1 adds dcgan64_rgb_b128."
     return $status
 }
