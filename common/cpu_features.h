@@ -25,5 +25,8 @@ double cpu_fma_peak_gflops(int threads, double seconds);
 // (gemm.c): a bench divides it by the time of a training step to get the
 // rate its matrix products ran at, packing and all.
 long long gemm_mac_count(void);
+// ... of which the calling thread's helpers did (the rest of its OpenMP
+// team): how much of the matrix work really ran on the other cores.
+long long gemm_mac_count_helpers(void);
 
 #endif

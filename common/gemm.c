@@ -66,10 +66,7 @@
 #define NC_SHORT 512     // ... when C has at most MC rows (L2: 512 x KC x 4 bytes = 512 KiB)
 #define K_WHOLE 4096     // ... and K is at most this: all of A packed at once (3 MiB per thread)
 
-#define MIN_PIECE 512    // rows or columns of C a thread takes at a time (k_gemm_ex) ...
-#define SMALL_PIECE 128  // ... at the least, when C is too short for that
-#define PIECES_PER_THREAD 4
-#define SMALL_WORK (1L << 26)  // multiply-adds under which that pays: ~1.5 ms on one core
+#define MIN_PIECE 512  // rows or columns of C a thread takes at a time (k_gemm_ex)
 
 // Below this many multiply-adds one thread finishes before a team would
 // even wake up (~2 us to start, ~50 GFLOP/s per core: 100k FMAs = 4 us).
@@ -91,10 +88,10 @@
 
 // Rows of A (mr of them, row stride lda, from column k0) into the columns of
 // a sliver, dst[k * MR + i] = A[i][k]: 8x8 register transposes into a small
-// block, then MR-wide copies out of it. k_transpose itself would do the
-// 8x8 blocks only for whole groups of 8 rows, and with MR = 6 (AVX2) every
-// value went through its scalar edge loop instead: one strided load per
-// float, 10% of an MLP step.
+// block, then MR-wide copies out of it. k_transpose itself does 8x8 blocks
+// only for whole groups of 8 rows, so with MR = 6 (AVX2) every value went
+// through its scalar edge loop instead, one strided load per float (2% of
+// an MLP step on one thread, measured with perf).
 static void transpose_rows_into_sliver(const float *A, long lda, int mr, int kc, float *dst) {
     static const float zeros[8] = {0};
     int k8 = kc & ~7;
@@ -311,11 +308,17 @@ static void scale_c(int M, int N, float beta, float *C, int ldc) {
 
 // Multiply-adds done so far (cpu_features.h). Calls come from one thread
 // at a time, but a kernel running inside a parallel region may call too.
-static long long mac_count;
+static long long mac_count, mac_count_helpers;
 long long gemm_mac_count(void) {
     long long n;
 #pragma omp atomic read
     n = mac_count;
+    return n;
+}
+long long gemm_mac_count_helpers(void) {
+    long long n;
+#pragma omp atomic read
+    n = mac_count_helpers;
     return n;
 }
 
@@ -350,21 +353,13 @@ void k_gemm_ex(int M, int N, int K, const GemmOperand *A, const GemmOperand *B, 
     // usually far less. Every element of C is computed the same way
     // whichever piece or thread it falls in.
     //
-    // A small product (a batch of 64 through a 512-wide layer: 512
-    // columns, 0.1 ms) gets PIECES_PER_THREAD pieces per thread instead,
-    // down to SMALL_PIECE long.
-    // With one piece per thread, a team member that wakes up late (tens of
-    // microseconds from a sleeping start, against 50-500 us for the whole
-    // product) found the master had taken both pieces, and the MLP's step
-    // ran on about one core of two; with several pieces it joins in
-    // wherever the master has got to. The extra repacking: one value per
-    // 128 multiply-adds at worst.
-    int per_thread = (long)M * N * K < SMALL_WORK ? PIECES_PER_THREAD : 1;
-    int share = (len + threads * per_thread - 1) / (threads * per_thread);
-    if (share < SMALL_PIECE && per_thread > 1) share = SMALL_PIECE;
-    if (share > MIN_PIECE) share = MIN_PIECE;
-    if (share > (len + threads - 1) / threads) share = (len + threads - 1) / threads;  // every thread gets one
-    int piece = (share + step - 1) / step * step;
+    // A C too short for that is shared out one piece per thread, as evenly
+    // as whole steps allow. (Smaller pieces for small products, 4 per
+    // thread, were tried for the MLP's batch-64 layers: the helper thread's
+    // share of the multiply-adds stayed at 55% either way, see
+    // gemm_mac_count_helpers, so they were not kept.)
+    int share = (len + threads - 1) / threads;
+    int piece = ((share < MIN_PIECE ? share : MIN_PIECE) + step - 1) / step * step;
     int pieces = (len + piece - 1) / piece;
     if (threads > pieces) threads = pieces;
     if (threads <= 1) {
@@ -376,6 +371,12 @@ void k_gemm_ex(int M, int N, int K, const GemmOperand *A, const GemmOperand *B, 
         int lo = q * piece, hi = lo + piece < len ? lo + piece : len;
         if (split_m) gemm_rect(lo, hi - lo, 0, N, K, A, B, C);
         else gemm_rect(0, M, lo, hi - lo, K, A, B, C);
+#ifdef _OPENMP
+        if (omp_get_thread_num() != 0) {
+#pragma omp atomic
+            mac_count_helpers += (long long)(hi - lo) * (split_m ? N : M) * K;
+        }
+#endif
     }
 }
 
