@@ -86,29 +86,11 @@
 // still, 1.2 ns at n = 1024: rows 4 KiB apart all fall in the same L1 set,
 // so 32 of them evict each other before the next k comes back for them.
 
-// Rows of A (mr of them, row stride lda, from column k0) into the columns of
-// a sliver, dst[k * MR + i] = A[i][k]: 8x8 register transposes into a small
-// block, then MR-wide copies out of it. k_transpose itself does 8x8 blocks
-// only for whole groups of 8 rows, so with MR = 6 (AVX2) every value went
-// through its scalar edge loop instead, one strided load per float (2% of
-// an MLP step on one thread, measured with perf).
-static void transpose_rows_into_sliver(const float *A, long lda, int mr, int kc, float *dst) {
-    static const float zeros[8] = {0};
-    int k8 = kc & ~7;
-    for (int r0 = 0; r0 < mr; r0 += 8) {
-        int rows = mr - r0 < 8 ? mr - r0 : 8;
-        for (int k = 0; k < k8; k += 8) {
-            float block[64] __attribute__((aligned(32)));  // block[c * 8 + r] = A[r0 + r][k + c]
-            const float *src[8];
-            for (int i = 0; i < 8; i++) src[i] = i < rows ? A + (long)(r0 + i) * lda + k : zeros;
-            k_transpose8_rows(src, block, 8);
-            for (int c = 0; c < 8; c++) memcpy(dst + (long)(k + c) * MR + r0, block + c * 8, sizeof(float) * rows);
-        }
-    }
-    for (int i = 0; i < mr; i++)  // the last kc % 8 columns
-        for (int k = k8; k < kc; k++) dst[(long)k * MR + i] = A[(long)i * lda + k];
-}
-
+// (With MR = 6, AVX2, k_transpose packs op(A)'s rows one value at a time:
+// it has 8x8 blocks only for whole groups of 8 rows. Padding the sliver to
+// 8 rows in a small block, transposing with registers and copying 6 of 8
+// out was tried: the same thread CPU time for the MLP's 64 x 512 x 784
+// layer, 720 us either way, so the simple loop stays.)
 static void pack_a(int trans, const float *A, int lda, int i0, int mc, int k0, int kc, float *Ap) {
     for (int ir = 0; ir < mc; ir += MR) {
         int mr = mc - ir < MR ? mc - ir : MR;
@@ -116,12 +98,10 @@ static void pack_a(int trans, const float *A, int lda, int i0, int mc, int k0, i
         if (trans) {  // op(A)[i][k] = A[k][i]: the sliver's column is contiguous
             for (int k = 0; k < kc; k++) {
                 const float *src = A + (long)(k0 + k) * lda + i0 + ir;
-                if (mr == MR) memcpy(dst + (long)k * MR, src, sizeof(float) * MR);  // one vector move or two
-                else
-                    for (int i = 0; i < mr; i++) dst[(long)k * MR + i] = src[i];
+                for (int i = 0; i < mr; i++) dst[(long)k * MR + i] = src[i];
             }
         } else {      // rows of A become columns of the sliver
-            transpose_rows_into_sliver(A + (long)(i0 + ir) * lda + k0, lda, mr, kc, dst);
+            k_transpose(A + (long)(i0 + ir) * lda + k0, lda, dst, MR, mr, kc);
         }
         for (int i = mr; i < MR; i++)
             for (int k = 0; k < kc; k++) dst[(long)k * MR + i] = 0.0f;
@@ -137,9 +117,7 @@ static void pack_b(int trans, const float *B, int ldb, int k0, int kc, int j0, i
         } else {
             for (int k = 0; k < kc; k++) {
                 const float *src = B + (long)(k0 + k) * ldb + j0 + jr;
-                if (nr == NR) memcpy(dst + (long)k * NR, src, sizeof(float) * NR);  // NV vector moves
-                else
-                    for (int j = 0; j < nr; j++) dst[(long)k * NR + j] = src[j];
+                for (int j = 0; j < nr; j++) dst[(long)k * NR + j] = src[j];
             }
         }
         for (int j = nr; j < NR; j++)
