@@ -12,7 +12,9 @@
 #   make clean
 # Knobs: SRC=solutions|exercises (which copy of the exercise functions is
 # compiled in), CUDA=0|1, DEBUG=1 (-g, address and undefined sanitizers),
-# CC=gcc|clang.
+# CC=gcc|clang, ARCH=native|generic|<a -march value> (what the CPU code may
+# use: this machine's every instruction, the target's baseline, or a named
+# CPU; see common/simd.h).
 
 CC ?= cc
 ifeq ($(CC),cc)
@@ -40,6 +42,27 @@ CC_TAG := $(if $(filter gcc,$(notdir $(CC))),,-$(notdir $(CC)))
 
 # --- flags -------------------------------------------------------------------
 WARN := -Wall -Wextra
+
+# ARCH picks the instructions the CPU code may use, and with them the vector
+# path common/simd.h compiles (AVX-512, AVX2+FMA, NEON or plain C):
+#   native   everything this machine has (the default; -mcpu=native on ARM)
+#   generic  the target's baseline: SSE2 on x86-64 (the plain-C path), NEON
+#            on 64-bit ARM; what a cross compiler or a binary for other
+#            machines needs
+#   other    passed on as -march=$(ARCH): haswell (AVX2+FMA),
+#            skylake-avx512 / x86-64-v4 (AVX-512), x86-64-v3 (AVX2+FMA), ...
+# Each ARCH but native builds in its own directory (build/solutions-generic).
+ARCH ?= native
+ifeq ($(ARCH),native)
+MARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),-mcpu=native,-march=native)
+ARCH_TAG :=
+else ifeq ($(ARCH),generic)
+MARCH :=
+ARCH_TAG := -generic
+else
+MARCH := -march=$(ARCH)
+ARCH_TAG := -$(ARCH)
+endif
 ifeq ($(DEBUG),1)
 OPT := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
 VARIANT := debug-$(SRC)$(CC_TAG)
@@ -47,8 +70,8 @@ else
 # -fno-math-errno: sqrtf and friends need not set errno (nothing here reads
 # it), so loops that call them vectorize: Adam's update (exercise 0.4) runs
 # 16 lanes at a time instead of one, with bit-identical results.
-OPT := -O3 -march=native -fno-math-errno
-VARIANT := $(SRC)$(CC_TAG)
+OPT := -O3 $(MARCH) -fno-math-errno
+VARIANT := $(SRC)$(CC_TAG)$(ARCH_TAG)
 endif
 
 # OpenMP when the compiler has it (clang may lack libomp).

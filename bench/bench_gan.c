@@ -10,9 +10,19 @@
 // Optimizers: Adam 2e-4 (0.5, 0.999); WGAN-GP Adam 1e-4 (0.0, 0.9).
 // Output, one line per workload:
 //   bench <workload> <device> <ms/iter> ms/iter <img/s> img/s  (peak <MiB> MiB, <n> iters,
-//   cpu time <ms> ms/iter)
+//   cpu time <ms> ms/iter, gemm <GMAC>/iter, <GFLOP/s> GFLOP/s, <p>% of it on helper threads,
+//   conv <ms> ms/iter <GFLOP/s> GFLOP/s)
+// The last two: the multiply-adds the step's matrix products and
+// convolutions did (counted by gemm.c), and the rate of the whole step in
+// those flops: against the GEMM's own n = 1024 rate, what the rest of the
+// step (packing, im2col/col2im, batch norm, Adam, elementwise ops, threads
+// waiting) costs. The conv pair: the wall time spent inside the conv
+// kernels (ops_conv.c times them, packing and layout changes included) and
+// their rate; the rest of the step is batch norm, activations, Adam,
+// allocation and the graph.
 //
 // Usage: bench_gan [--only NAME] [--iters N] [--warmup N] [--threads N]
+#include "cpu_features.h"
 #include "exercises.h"
 #include "ops.h"
 
@@ -240,7 +250,7 @@ static void g_step(Bench *b) {
 
 static size_t arena_peak;  // the most step memory one iteration used
 
-static void iteration(Bench *b) {
+__attribute__((noinline)) static void iteration(Bench *b) {
     t_arena_reset();
     for (int i = 0; i < (b->w->wgangp ? 5 : 1); i++) d_step(b);
     g_step(b);
@@ -296,13 +306,21 @@ int main(int argc, char **argv) {
         int warm = warmup >= 0 ? warmup : (strstr(w->name, "64_") ? 3 : 10);
         for (int i = 0; i < warm; i++) iteration(&b);
         double t0 = now(), c0 = cpu_now();
+        long long macs0 = gemm_mac_count(), helpers0 = gemm_mac_count_helpers();
+        double conv0 = t_conv_seconds(CONV_DEFAULT);
         for (int i = 0; i < iters; i++) iteration(&b);
         double ms = (now() - t0) * 1e3 / iters, cpu_ms = (cpu_now() - c0) * 1e3 / iters;
+        double macs = (double)(gemm_mac_count() - macs0) / iters;
+        double helped = (double)(gemm_mac_count_helpers() - helpers0) / iters;
+        double conv_ms = (t_conv_seconds(CONV_DEFAULT) - conv0) * 1e3 / iters;
         // step arena high-water mark + this workload's parameters, grads and Adam state
         // + the conv kernels' reused scratch
         double peak = (arena_peak + t_persistent_used() - persistent_before + t_conv_workspace_bytes()) / 1048576.0;
-        printf("bench %s cpu %.2f ms/iter %.1f img/s  (peak %.0f MiB, %d iters, cpu time %.2f ms/iter)\n", w->name, ms,
-               w->batch * 1e3 / ms, peak, iters, cpu_ms);
+        printf("bench %s cpu %.2f ms/iter %.1f img/s  (peak %.0f MiB, %d iters, cpu time %.2f ms/iter, "
+               "gemm %.3f GMAC/iter, %.1f GFLOP/s, %.0f%% of it on helper threads, conv %.2f ms/iter %.1f GFLOP/s)\n",
+               w->name, ms, w->batch * 1e3 / ms, peak, iters, cpu_ms, macs * 1e-9, 2.0 * macs / ms * 1e-6,
+               macs > 0 ? 100.0 * helped / macs : 0.0, conv_ms,
+               conv_ms > 0 ? 2.0 * macs / conv_ms * 1e-6 : 0.0);
         fflush(stdout);
     }
     return 0;

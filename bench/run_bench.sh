@@ -6,12 +6,14 @@
 # Environment (set by the Makefile): BUILD (build directory), CC, CFLAGS,
 # LIB (the library archive). THREADS overrides the thread count (default:
 # every core, `nproc`); the library and the yardsticks get the same count.
-# GAN section: BENCH_ALL=1 adds the two slow workloads (dcgan64_rgb_b128,
-# wgangp32_mnist_b64, minutes each on a 2-core CPU); BENCH_ROUNDS=N (default
+# GAN section: mlp_b64, dcgan32_mnist_b128 and wgangp32_mnist_b64 by default;
+# BENCH_ALL=1 adds the slow one, dcgan64_rgb_b128 (about a minute on each
+# side on a 2-core CPU); BENCH_ROUNDS=N (default
 # 1) runs ours and PyTorch N times in turns and keeps the best of each;
 # TORCH_BENCH points at torch_gan_bench.py (default ../shared/bench/ beside
 # the repository); PYTHON picks the interpreter (default /usr/bin/python3).
-# BENCH_ONLY=gemm|gan runs one section.
+# BENCH_ONLY=machine|gemm|gan runs one section (gemm and gan measure the
+# machine's peak first anyway, for their "% of peak" columns).
 #
 # Layout: one function per section (section_<name>), each building what it
 # needs under $BUILD/bench/ and printing a titled table; the list at the
@@ -34,28 +36,69 @@ if [ ! -f "$LIB" ]; then
     exit 1
 fi
 
-# Does this compiler find OpenBLAS's cblas.h and library? (Debian:
-# libopenblas-dev puts cblas.h in /usr/include/<triplet>/, on the default
-# include path.)
-have_openblas() {
-    printf '#include <cblas.h>\nint main(void){float a=1,b=1,c=0;cblas_sgemm(CblasRowMajor,CblasNoTrans,CblasNoTrans,1,1,1,1.0f,&a,1,&b,1,0.0f,&c,1);return c!=1.0f;}\n' |
-        $CC -x c - -o "$BENCH_DIR/.openblas_probe" -lopenblas >/dev/null 2>&1 && "$BENCH_DIR/.openblas_probe"
+# --- The machine: CPU, build, measured FMA peak, the PyTorch it is compared with
+# Every later figure is read against these: a ratio from one machine is not
+# a ratio on another (shared/benchmarks.md).
+PEAK=
+machine_probe() {
+    [ -n "$PEAK" ] && return 0
+    local exe=$BENCH_DIR/bench_machine
+    # shellcheck disable=SC2086  # CFLAGS is a list of flags
+    if ! $CC $CFLAGS bench/bench_machine.c "$LIB" -lm -o "$exe"; then
+        echo "bench_machine: build failed"
+        return 1
+    fi
+    MACHINE_OUT=$("$exe")
+    PEAK=$(echo "$MACHINE_OUT" | sed -n 's/^peak_gflops //p')
+}
+
+section_machine() {
+    echo "== machine"
+    machine_probe || return 1
+    echo "$MACHINE_OUT" | grep -v '^peak_gflops'
+    echo "build: $CC $(echo "$CFLAGS" | grep -o -- '-march=[^ ]*\|-O[0-9s]' | tr '\n' ' ')($($CC --version 2>/dev/null | head -n 1))"
+    local load
+    load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)
+    echo "load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)$(awk -v l="${load:-0}" -v c="$(nproc)" \
+        'BEGIN { if (l + 0 > c * 0.5) print " (other programs are using the cores: wall-clock figures below are not trustworthy)" }')"
+    echo "OPENBLAS_CORETYPE: ${OPENBLAS_CORETYPE:-not set}"
+    if "$PYTHON" -c 'import torch' >/dev/null 2>&1; then
+        # PyTorch's version, its thread count as the GAN section sets it, and
+        # the OpenBLAS kernel set its BLAS calls run (found among the
+        # libraries the process has loaded once a matmul has run).
+        "$PYTHON" - "$THREADS" <<'PY' 2>&1 | sed 's/^/pytorch: /'
+import ctypes, sys, torch
+torch.set_num_threads(int(sys.argv[1]))
+torch.ones(64, 64) @ torch.ones(64, 64)
+core = "unknown (no OpenBLAS among its libraries)"
+for path in sorted({l.split()[-1] for l in open("/proc/self/maps") if "blas" in l and l.split()[-1].startswith("/")}):
+    try:
+        fn = ctypes.CDLL(path).openblas_get_corename
+    except (OSError, AttributeError):
+        continue
+    fn.restype = ctypes.c_char_p
+    core = "OpenBLAS kernel set %s (%s)" % (fn().decode(), path)
+    break
+print("%s, %d thread(s), CPU capability %s, %s" % (torch.__version__, torch.get_num_threads(),
+      ([l.split(":")[1].strip() for l in torch.__config__.show().splitlines() if "CPU capability" in l] or ["?"])[0],
+      core))
+PY
+    else
+        echo "pytorch: $PYTHON cannot import torch (the GAN section will have no yardstick)"
+    fi
 }
 
 # --- GEMM: k_gemm against OpenBLAS sgemm -------------------------------------
 section_gemm() {
+    machine_probe || return 1
     echo "== GEMM (common/gemm.c) vs OpenBLAS, C = A B, n x n x n, $THREADS thread(s)"
-    local exe=$BENCH_DIR/bench_gemm blas_flags=-lopenblas blas_def=
-    if ! have_openblas; then
-        blas_flags=
-        blas_def=-DNO_OPENBLAS
-    fi
+    local exe=$BENCH_DIR/bench_gemm
     # shellcheck disable=SC2086  # CFLAGS is a list of flags
-    if ! $CC $CFLAGS $blas_def bench/bench_gemm.c "$LIB" $blas_flags -lm -o "$exe"; then
+    if ! $CC $CFLAGS bench/bench_gemm.c "$LIB" -lm -ldl -o "$exe"; then
         echo "bench_gemm: build failed"
         return 1
     fi
-    "$exe" 256 512 1024
+    "$exe" --peak "$PEAK" 256 512 1024
 }
 
 # --- GAN training iterations: bench_gan.c against PyTorch on the CPU -----------
@@ -86,8 +129,9 @@ section_gan() {
     # 9300-12300 -> 1510 ms/iter. Set OMP_WAIT_POLICY yourself to compare.
     local OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
     export OMP_WAIT_POLICY
-    local workloads=(mlp_b64 dcgan32_mnist_b128)
-    [ "${BENCH_ALL:-0}" = 1 ] && workloads+=(dcgan64_rgb_b128 wgangp32_mnist_b64)
+    machine_probe || return 1
+    local workloads=(mlp_b64 dcgan32_mnist_b128 wgangp32_mnist_b64)
+    [ "${BENCH_ALL:-0}" = 1 ] && workloads+=(dcgan64_rgb_b128)
     echo "== GAN training iterations (bench/bench_gan.c) vs PyTorch, cpu, $THREADS thread(s), OMP_WAIT_POLICY=$OMP_WAIT_POLICY, load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
     # shellcheck disable=SC2086  # CFLAGS is a list of flags
     if ! $CC $CFLAGS bench/bench_gan.c "$LIB" -lm -o "$exe"; then
@@ -102,9 +146,9 @@ section_gan() {
         echo "PyTorch side skipped: $PYTHON cannot import torch. HINT: apt-get install python3-torch"
         torch=0
     fi
-    local rows=() w r line ours peak theirs status=0
+    local rows=() w r line ours peak theirs gflops busy conv status=0
     for w in "${workloads[@]}"; do
-        ours="" peak="" theirs=""
+        ours="" peak="" theirs="" gflops="" busy="" conv=""
         for ((r = 0; r < rounds; r++)); do
             # shellcheck disable=SC2046  # gan_iters prints several flags
             line=$("$exe" --only "$w" --threads "$THREADS" $(gan_iters "$w") | grep "^bench $w ")
@@ -114,7 +158,14 @@ section_gan() {
                 continue
             fi
             echo "$line"
-            ours=$(min_of "$ours" "$(echo "$line" | awk '{print $4}')")
+            local ms
+            ms=$(echo "$line" | awk '{print $4}')
+            if [ "$(min_of "$ours" "$ms")" = "$ms" ]; then  # the best round's other figures too
+                gflops=$(echo "$line" | sed -n 's/.*GMAC\/iter, \([0-9.]*\) GFLOP\/s.*/\1/p')
+                conv=$(echo "$line" | sed -n 's/.*conv \([0-9.]*\) ms\/iter.*/\1/p' | awk -v w="$ms" '{printf "%.0f%%", 100 * $1 / w}')
+                busy=$(echo "$line" | sed -n 's/.*cpu time \([0-9.]*\) ms.*/\1/p' | awk -v w="$ms" '{printf "%.2f", $1 / w}')
+            fi
+            ours=$(min_of "$ours" "$ms")
             peak=$(echo "$line" | sed -n 's/.*(peak \([0-9.]*\) MiB.*/\1/p')
             if [ $torch = 1 ]; then
                 # Its line for this workload: "<name>_fp32 {'ms_per_iter': 45.1, ...}"
@@ -128,22 +179,29 @@ section_gan() {
                 fi
             fi
         done
-        [ -n "$ours" ] && rows+=("$w $ours ${theirs:--} ${peak:--}")
+        [ -n "$ours" ] && rows+=("$w $ours ${theirs:--} ${peak:--} ${gflops:--} ${busy:--} ${conv:--}")
     done
     echo
-    printf '%-20s %12s %15s %8s %10s\n' workload "ours ms/it" "PyTorch ms/it" ratio "peak MiB"
+    printf '%-20s %11s %14s %7s %9s %12s %6s %10s %9s\n' workload "ours ms/it" "PyTorch ms/it" ratio "peak MiB" \
+        "GEMM GFLOP/s" "%peak" "cores busy" "in convs"
     local row
     for row in "${rows[@]}"; do
-        echo "$row" | awk '{ ratio = ($3 == "-") ? "-" : sprintf("%.2f", $3 / $2)
-                             printf "%-20s %12.2f %15s %8s %10s\n", $1, $2, $3, ratio, $4 }'
+        echo "$row" | awk -v peak="$PEAK" '{ ratio = ($3 == "-") ? "-" : sprintf("%.2f", $3 / $2)
+            pct = ($5 == "-" || peak + 0 <= 0) ? "-" : sprintf("%.0f%%", 100 * $5 / peak)
+            printf "%-20s %11.2f %14s %7s %9s %12s %6s %10s %9s\n", $1, $2, $3, ratio, $4, $5, pct, $6, $7 }'
     done
     [ "$rounds" -gt 1 ] && echo "(best of $rounds rounds each, taken in turns)"
-    echo "ratio = PyTorch / ours (above 1: ours is faster); target (shared/benchmarks.md): >= 2 for mlp_b64 and dcgan32_mnist_b128"
+    echo "ratio = PyTorch / ours (above 1: ours is faster); target (shared/benchmarks.md): >= 2 for mlp_b64,"
+    echo "dcgan32_mnist_b128 and wgangp32_mnist_b64. GEMM GFLOP/s: the step's matrix-product and convolution"
+    echo "multiply-adds x 2 / its wall time (compare with the GEMM's own n = 1024 rate above); %peak: of the"
+    echo "measured FMA peak $PEAK GFLOP/s; cores busy: process CPU time / wall time (at most the thread count);"
+    echo "in convs: share of the step's wall time inside the conv kernels (bench lines: their own GFLOP/s)."
+    [ "${BENCH_ALL:-0}" = 1 ] || echo "BENCH_ALL=1 adds dcgan64_rgb_b128."
     return $status
 }
 
-SECTIONS=(section_gemm section_gan)
-# BENCH_ONLY=gan (or gemm) runs one section.
+SECTIONS=(section_machine section_gemm section_gan)
+# BENCH_ONLY=gan (or gemm, machine) runs one section.
 [ -n "${BENCH_ONLY:-}" ] && SECTIONS=("section_$BENCH_ONLY")
 
 status=0

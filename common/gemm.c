@@ -37,6 +37,8 @@
 // a thread's first call at their fixed maximum size and reused forever: no
 // malloc per call.
 #include "kernels.h"
+#include "cpu_features.h"
+#include "simd.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -47,15 +49,14 @@
 // ---------------------------------------------------------------------------
 // Tile and block sizes
 
+// The vector path (AVX-512, AVX2+FMA, NEON or generic) and its width VL
+// come from simd.h; the tile shape follows the register file of each.
 #if defined(__AVX512F__)
-#define VL 16  // floats per vector register
-#define MR 12
-#elif defined(__AVX__)
-#define VL 8
-#define MR 6   // 6 x 2 ymm accumulators + 2 B + 1 A = 15 of 16 registers
+#define MR 12  // 12 x 2 zmm accumulators + 2 B + 1 A = 27 of 32 registers
+#elif defined(__ARM_NEON) && defined(__aarch64__)
+#define MR 12  // NEON has 32 q registers too: the same shape at 4 lanes
 #else
-#define VL 4
-#define MR 6   // SSE: the same shape on 16 xmm registers
+#define MR 6   // AVX2 (and SSE): 6 x 2 accumulators + 2 B + 1 A = 15 of 16 registers
 #endif
 #define NV 2             // vectors per tile row
 #define NR (NV * VL)     // tile columns
@@ -64,21 +65,6 @@
 #define NC 3072          // columns of one packed B panel
 #define NC_SHORT 512     // ... when C has at most MC rows (L2: 512 x KC x 4 bytes = 512 KiB)
 #define K_WHOLE 4096     // ... and K is at most this: all of A packed at once (3 MiB per thread)
-
-typedef float vf __attribute__((vector_size(VL * sizeof(float)), may_alias));
-
-// acc + a * b as one fused multiply-add. Spelled out because -std=c11 makes
-// GCC keep a*b and +acc as two rounded instructions (-ffp-contract=off),
-// which halves the peak; the portable fallback lets the compiler decide.
-#if defined(__AVX512F__)
-#include <immintrin.h>
-static inline vf fmadd(vf a, vf b, vf acc) { return (vf)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)acc); }
-#elif defined(__FMA__) && defined(__AVX__)
-#include <immintrin.h>
-static inline vf fmadd(vf a, vf b, vf acc) { return (vf)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)acc); }
-#else
-static inline vf fmadd(vf a, vf b, vf acc) { return acc + a * b; }
-#endif
 
 #define MIN_PIECE 512  // rows or columns of C a thread takes at a time (k_gemm_ex)
 
@@ -100,6 +86,11 @@ static inline vf fmadd(vf a, vf b, vf acc) { return acc + a * b; }
 // still, 1.2 ns at n = 1024: rows 4 KiB apart all fall in the same L1 set,
 // so 32 of them evict each other before the next k comes back for them.
 
+// (With MR = 6, AVX2, k_transpose packs op(A)'s rows one value at a time:
+// it has 8x8 blocks only for whole groups of 8 rows. Padding the sliver to
+// 8 rows in a small block, transposing with registers and copying 6 of 8
+// out was tried: the same thread CPU time for the MLP's 64 x 512 x 784
+// layer, 720 us either way, so the simple loop stays.)
 static void pack_a(int trans, const float *A, int lda, int i0, int mc, int k0, int kc, float *Ap) {
     for (int ir = 0; ir < mc; ir += MR) {
         int mr = mc - ir < MR ? mc - ir : MR;
@@ -293,6 +284,22 @@ static void scale_c(int M, int N, float beta, float *C, int ldc) {
         for (int j = 0; j < N; j++) C[(long)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(long)i * ldc + j];
 }
 
+// Multiply-adds done so far (cpu_features.h). Calls come from one thread
+// at a time, but a kernel running inside a parallel region may call too.
+static long long mac_count, mac_count_helpers;
+long long gemm_mac_count(void) {
+    long long n;
+#pragma omp atomic read
+    n = mac_count;
+    return n;
+}
+long long gemm_mac_count_helpers(void) {
+    long long n;
+#pragma omp atomic read
+    n = mac_count_helpers;
+    return n;
+}
+
 static int gcd(int a, int b) { return b ? gcd(b, a % b) : a; }
 
 void k_gemm_ex(int M, int N, int K, const GemmOperand *A, const GemmOperand *B, const GemmOutput *C) {
@@ -302,6 +309,8 @@ void k_gemm_ex(int M, int N, int K, const GemmOperand *A, const GemmOperand *B, 
         return;
     }
     if (K <= 0) return;  // a store function gets nothing: its output is the empty sum
+#pragma omp atomic
+    mac_count += (long long)M * N * K;
     int threads = 1;
 #ifdef _OPENMP
     if ((long)M * N * K >= PAR_MIN_FLOPS && !omp_in_parallel()) threads = omp_get_max_threads();
@@ -317,11 +326,16 @@ void k_gemm_ex(int M, int N, int K, const GemmOperand *A, const GemmOperand *B, 
     // with other work too, a thread that waits for a core would otherwise
     // hold up the whole call while its partner sleeps. Each piece packs the
     // whole of the operand along the other side again (A for column
-    // pieces), so pieces are at least MIN_PIECE long: that repacking then
-    // costs at most ~6% (one value packed per 512 multiply-adds), usually
-    // far less. Every element of C is computed the same way whichever
-    // piece or thread it falls in. A C too short for that is shared out
-    // one piece per thread, as evenly as whole steps allow.
+    // pieces), so pieces are MIN_PIECE long where C allows: that repacking
+    // then costs at most ~6% (one value packed per 512 multiply-adds),
+    // usually far less. Every element of C is computed the same way
+    // whichever piece or thread it falls in.
+    //
+    // A C too short for that is shared out one piece per thread, as evenly
+    // as whole steps allow. (Smaller pieces for small products, 4 per
+    // thread, were tried for the MLP's batch-64 layers: the helper thread's
+    // share of the multiply-adds stayed at 55% either way, see
+    // gemm_mac_count_helpers, so they were not kept.)
     int share = (len + threads - 1) / threads;
     int piece = ((share < MIN_PIECE ? share : MIN_PIECE) + step - 1) / step * step;
     int pieces = (len + piece - 1) / piece;
@@ -335,6 +349,12 @@ void k_gemm_ex(int M, int N, int K, const GemmOperand *A, const GemmOperand *B, 
         int lo = q * piece, hi = lo + piece < len ? lo + piece : len;
         if (split_m) gemm_rect(lo, hi - lo, 0, N, K, A, B, C);
         else gemm_rect(0, M, lo, hi - lo, K, A, B, C);
+#ifdef _OPENMP
+        if (omp_get_thread_num() != 0) {
+#pragma omp atomic
+            mac_count_helpers += (long long)(hi - lo) * (split_m ? N : M) * K;
+        }
+#endif
     }
 }
 
