@@ -282,6 +282,15 @@ static const char *directory_of(const char *path, char *out, size_t size) {
     return out;
 }
 
+void gan_run_cpu_only(GanRun *r, const char *why) {
+    if (r->args.device_resolved == DEV_CPU) return;
+    if (strcmp(r->args.device, "cuda") == 0)
+        cli_usage_error(r->chapter, "--device cuda: %s runs on the CPU only for now (%s); use --device cpu",
+                        r->chapter, why);
+    printf("note: %s runs on the CPU (%s), although a GPU is available\n", r->chapter, why);
+    r->args.device_resolved = DEV_CPU;
+}
+
 void gan_run_parse(GanRun *r, CliFlag *table, int argc, char **argv, const char *description,
                    const char *extra_defining) {
     r->table = table;

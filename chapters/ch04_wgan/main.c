@@ -419,6 +419,7 @@ int main(int argc, char **argv) {
                   "n_critic; logs the W estimate (loss.dat), the critic's weights (weights.dat) and, on images,\n"
                   "the W estimate against FID (wfid.dat).",
                   "clip n-critic warmup optim net width critic-norm");
+    gan_run_cpu_only(&run, "weight clipping and the weight histograms read the critic on the host");
     int dcgan = strcmp(net, "dcgan") == 0;
     if (dcgan && toy_find(run.args.dataset))
         cli_usage_error(run.chapter, "--net dcgan needs images (--dataset mnist or fashion), not %s", run.args.dataset);

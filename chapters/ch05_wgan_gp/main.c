@@ -361,6 +361,7 @@ int main(int argc, char **argv) {
                   "Toys: critic heat maps (critic_*.png) and the gradient norms (gradnorm_hist.png);\n"
                   "MNIST/Fashion: a conv critic, FID and inception score at the end.",
                   "lambda n-critic critic-norm hidden width");
+    gan_run_cpu_only(&run, "the critic heat maps and gradient-norm histograms read tensors on the host");
     int images = strcmp(run.args.dataset, "mnist") == 0 || strcmp(run.args.dataset, "fashion") == 0;
     run.image_size = images ? 32 : 0;  // images: (B, 1, 32, 32) for chapter 3's nets
     run.evaluate = 1;

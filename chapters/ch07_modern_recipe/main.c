@@ -312,6 +312,7 @@ int main(int argc, char **argv) {
                   "dout.dat (D on training vs held-out images), sigma.dat (each D layer's largest singular\n"
                   "value), sample grids (samples_raw.png beside samples_ema.png), metrics.txt and checkpoint.bin.",
                   "width loss sn d-norm r1 r1-every ema ema-start augment train-size");
+    gan_run_cpu_only(&run, "spectral norm, the EMA and DiffAugment compute on the host");
     rc.lr_g = run.args.lr;
     AugmentPolicy aug;
     if (augment_parse(rc.augment, &aug) != 0) {
