@@ -82,7 +82,7 @@ else
 OMP :=
 endif
 
-CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(OMP) -Icommon -Ichapters
+CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(OMP) -Icommon -Icommon/run -Ichapters
 LDLIBS := -lm
 
 # --- CUDA detection -----------------------------------------------------------
@@ -111,7 +111,7 @@ endif
 
 # --- the library --------------------------------------------------------------
 BUILD ?= build/$(VARIANT)
-LIB_SRCS := $(wildcard common/*.c) $(wildcard $(SRC)/*.c)
+LIB_SRCS := $(wildcard common/*.c) $(wildcard common/run/*.c) $(wildcard $(SRC)/*.c)
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 LIB := $(BUILD)/libganbook.a
 
@@ -235,7 +235,7 @@ figures: chapter1 chapter2 chapter3
 conv-table: chapter3
 	@bash chapters/conv_table.sh
 
-# --- the evaluation classifier (common/eval_mnist.h, tools/train_classifier.c) ---
+# --- the evaluation classifier (common/run/eval_mnist.h, tools/train_classifier.c) ---
 # make classifier [DATASET=mnist|fashion]: trains it once into
 # datasets/data/<name>/classifier.bin; later calls find it valid and only
 # print its calibration table. ./train_classifier --dataset NAME --force retrains.

@@ -1,7 +1,7 @@
 // Exercise 1.3: the mode KL of the 2-D toy metrics (VEEGAN, Srivastava et al.
 // 2017; PacGAN, Lin et al. 2018). The chapters report it in metrics.txt as
 // mode_kl, computed by this function from the per-mode counts of
-// high-quality samples (common/toy.h).
+// high-quality samples (common/run/toy.h).
 #include "ch01_vanilla_gan/exercises.h"
 #include "exercises.h"
 

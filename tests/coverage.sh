@@ -32,8 +32,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/ganbook-cov.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 root=$PWD
 printf '%-26s %7s %7s %9s %9s\n' file lines '%' branches '%'
-for src in common/*.c; do
-    obj=$BUILD/common
+for src in common/*.c common/run/*.c; do
+    obj=$BUILD/$(dirname "$src")
     [ -f "$obj/$(basename "${src%.c}").gcno" ] || continue
     (cd "$tmp" && gcov -b -o "$root/$obj" "$root/$src" 2>/dev/null) | awk -v f="$src" '
         /^File / { cur = (index($0, f "'"'"'") > 0) }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_png.sh: the PNGs png.c writes, read back by Python's zlib (a second,
 # independent inflate next to the one in test_io.c). A small C program built
-# from common/png.c and common/deflate.c writes a few pictures (noise, a
+# from common/run/png.c and common/run/deflate.c writes a few pictures (noise, a
 # constant, odd sizes, a digit-like grid) and their raw pixels; Python checks
 # the chunk CRCs, inflates the IDAT stream (zlib checks the header and the
 # Adler-32), undoes the row filters and compares every pixel. Skips, saying
@@ -74,8 +74,8 @@ int main(int argc, char **argv) {
 }
 EOF
 
-if ! out=$($CC -std=c11 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Wextra -Werror -Icommon "$tmp/write.c" common/png.c \
-    common/deflate.c -lm -o "$tmp/write" 2>&1); then
+if ! out=$($CC -std=c11 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Wextra -Werror -Icommon -Icommon/run "$tmp/write.c" common/run/png.c \
+    common/run/deflate.c -lm -o "$tmp/write" 2>&1); then
     echo "  FAIL: the PNG writer does not build without warnings:"
     echo "$out" | sed 's/^/    /'
     echo "png: 0 passed, 1 failed"

@@ -1,4 +1,4 @@
-// train_classifier: trains the evaluation classifier of common/eval_mnist.h
+// train_classifier: trains the evaluation classifier of common/run/eval_mnist.h
 // on MNIST or Fashion-MNIST, measures it on the held-out test split, and
 // saves it with the reference feature statistics and the calibration rows to
 // datasets/data/<name>/classifier.bin, where eval_images() finds it.

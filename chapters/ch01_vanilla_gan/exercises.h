@@ -4,7 +4,7 @@
 // the student's code. Reference versions: solutions/ch01_*.c; stubs:
 // exercises/ch01_*.c (made by tests/grader/make_stubs.sh).
 // Exercise 1.3 (the mode KL) is also called by the toy metrics of
-// common/gan_run.c, for every chapter that trains on a 2-D toy.
+// common/run/gan_run.c, for every chapter that trains on a 2-D toy.
 #ifndef GANBOOK_CH01_EXERCISES_H
 #define GANBOOK_CH01_EXERCISES_H
 

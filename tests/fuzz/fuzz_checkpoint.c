@@ -1,4 +1,4 @@
-// fuzz_checkpoint.c: ckpt_peek and ckpt_load (common/checkpoint.c) on
+// fuzz_checkpoint.c: ckpt_peek and ckpt_load (common/run/checkpoint.c) on
 // arbitrary bytes, into a small model (an Mlp 2-3-1 and its Adam state). A
 // load must succeed or fail with a status and a message with a HINT, and a
 // failed load must leave the model's values as they were (all or nothing).

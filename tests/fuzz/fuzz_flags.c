@@ -1,4 +1,4 @@
-// fuzz_flags.c: cli_parse (common/cli.c) with the shared flags of a chapter
+// fuzz_flags.c: cli_parse (common/run/cli.c) with the shared flags of a chapter
 // on arbitrary command lines (the input split at NUL bytes into argv). A bad
 // command line exits 2 with a message, --help exits 0, a good one returns:
 // each input is parsed in a child process, and any other end (a crash, a

@@ -1,4 +1,4 @@
-// fuzz_idx.c: idx_read (common/data.c) on arbitrary bytes. It must return 0
+// fuzz_idx.c: idx_read (common/run/data.c) on arbitrary bytes. It must return 0
 // with a consistent result (dims multiply to the bytes read) or -1 with a
 // message; never crash, overflow or read past its buffer (ASan, UBSan).
 // Run by `make fuzz` (tests/fuzz/run_fuzz.sh).

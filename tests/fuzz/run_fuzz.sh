@@ -37,7 +37,7 @@ rm -rf "$seeds" && mkdir -p "$seeds"/{idx,checkpoint,flags}
 ok=1
 for h in idx checkpoint flags; do
     # shellcheck disable=SC2086
-    $CC -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra $opt -Icommon tests/fuzz/fuzz_$h.c $link \
+    $CC -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra $opt -Icommon -Icommon/run tests/fuzz/fuzz_$h.c $link \
         $build/libganbook.a $omp -lm -o $build/fuzz_$h || { echo "fuzz: building fuzz_$h failed"; exit 1; }
 done
 bash tests/fixtures/synthetic_mnist.sh "$seeds/idxdata" 3 2

@@ -8,7 +8,7 @@
                                             file passes the checksum: what a
                                             user editing a header would make.
                                             --keep-checksum leaves the old one.
-Used by tests/test_reliability.sh (format: common/checkpoint.h).
+Used by tests/test_reliability.sh (format: common/run/checkpoint.h).
 """
 import struct
 import sys
