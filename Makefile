@@ -55,7 +55,7 @@ else
 OMP :=
 endif
 
-CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(OMP) -Icommon
+CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(OMP) -Icommon -Ichapters
 LDLIBS := -lm
 
 # --- CUDA detection -----------------------------------------------------------

@@ -46,7 +46,8 @@
     SUITE(grade_lib) \
     SUITE(grade_ch01) \
     SUITE(grade_ch02) \
-    SUITE(grade_ch03)
+    SUITE(grade_ch03) \
+    SUITE(grade_ch06)
 
 #define SUITE(name) extern const GradeTest name[];
 GRADE_SUITES
