@@ -112,10 +112,13 @@ lib: $(LIB)
 # Each chapter is linked in the build dir of its variant (SRC, DEBUG) and
 # copied to the root every time, so switching SRC=exercises/solutions always
 # gives ./chapterN built from the copy asked for.
+# The chapter's other .c files (chapters/ch03_dcgan/student_ops.c) are
+# compiled like the library's and linked in beside main.c.
+chapter_objs = $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(1)main.c,$(wildcard $(1)*.c)))
 define chapter_rule
-$(BUILD)/chapter$(call chapter_num,$(1)): $(1)main.c $(LIB)
-	$$(CC) $$(CFLAGS) -MMD -MP $(1)main.c $(LIB) $$(LDLIBS) -o $$@
--include $(BUILD)/chapter$(call chapter_num,$(1)).d
+$(BUILD)/chapter$(call chapter_num,$(1)): $(1)main.c $(call chapter_objs,$(1)) $(LIB)
+	$$(CC) $$(CFLAGS) -MMD -MP $(1)main.c $(call chapter_objs,$(1)) $(LIB) $$(LDLIBS) -o $$@
+-include $(BUILD)/chapter$(call chapter_num,$(1)).d $(patsubst %.o,%.d,$(call chapter_objs,$(1)))
 chapter$(call chapter_num,$(1)): $(BUILD)/chapter$(call chapter_num,$(1)) | cuda-note
 	@cp $$< $$@.tmp && mv -f $$@.tmp $$@
 endef

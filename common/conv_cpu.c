@@ -37,6 +37,7 @@
 // pieces are whole samples: no two threads ever add into the same pixel.
 // For a given thread count every result is the same bit for bit.
 #include "conv_cpu.h"
+#include "conv_scratch.h"
 #include "conv_tiled.h"
 #include "kernels.h"
 
@@ -366,18 +367,6 @@ static void store_col2im(const void *ctx, int j0, int q0, int mr, int nr, const 
 // are called from one thread at a time.
 enum { WS_INPUT, WS_WEIGHT, WS_COUNT };
 static ConvScratch ws[WS_COUNT];
-
-float *conv_scratch(ConvScratch *b, long floats) {
-    if (floats < 16) floats = 16;
-    if ((size_t)floats > b->floats) {
-        free(b->data);
-        size_t bytes = (sizeof(float) * (size_t)floats + 63) & ~(size_t)63;  // aligned_alloc: a multiple of 64
-        b->data = aligned_alloc(64, bytes);
-        if (!b->data) t_fatal("conv: out of memory for %zu MiB of scratch\nHINT: use a smaller --batch", bytes >> 20);
-        b->floats = (size_t)floats;
-    }
-    return b->data;
-}
 
 static float *workspace(int slot, long floats) { return conv_scratch(&ws[slot], floats); }
 

@@ -30,15 +30,6 @@ typedef struct {
 // Bytes held by that scratch now (the most one call has needed).
 size_t conv_cpu_workspace_bytes(void);
 
-// A scratch buffer that grows to the largest request and is then reused:
-// after the first training step, no kernel allocates. 64-byte aligned; its
-// old contents are lost when it grows. Out of memory stops with a HINT.
-typedef struct {
-    float *data;
-    size_t floats;
-} ConvScratch;
-float *conv_scratch(ConvScratch *b, long floats);
-
 // x (N,C,H,W), w (OC,C,KH,KW), b (OC) or NULL -> y (N,OC,HO,WO)
 void conv_cpu_forward(const ConvShape *s, ConvAlgo algo, const float *x, const float *w, const float *b, float *y);
 // gy (N,OC,HO,WO), w (OC,C,KH,KW), b (C) or NULL -> gx (N,C,H,W).

@@ -60,6 +60,7 @@
 // sums). Each thread has its own slice of one scratch buffer for its patch
 // and accumulators: no allocation per item.
 #include "conv_tiled.h"
+#include "conv_scratch.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -104,7 +105,7 @@ static inline void axpy(float *restrict acc, float v, const float *restrict w) {
 // Allocating them afresh each call would cost page faults on every call.
 
 enum { WS_WEIGHT, WS_GY, WS_THREADS, WS_COUNT };
-static ConvScratch ws[WS_COUNT];  // conv_scratch(), conv_cpu.h
+static ConvScratch ws[WS_COUNT];  // conv_scratch.h
 
 static float *workspace(int slot, long floats) { return conv_scratch(&ws[slot], floats); }
 

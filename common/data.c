@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "runlog.h"  // ganbook_root
+#include "root.h"  // ganbook_root
 #include "tensor.h"  // t_fatal
 
 #define IDX_HINT "run make data (it fetches the datasets again when a file is damaged)"

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "chapter_exercises.h"  // ex_mode_kl (exercise 1.3)
+#include "ch01_vanilla_gan/exercises.h"  // ex_mode_kl (exercise 1.3)
 #include "eval_mnist.h"
 #include "ops.h"
 #include "png.h"
@@ -77,23 +77,48 @@ static int header_value(const char *header, const char *key, char *out, size_t s
 
 static int is_toy_name(const char *name) { return toy_find(name) != NULL; }
 
-static void set_image_defaults(GanRun *r) {
-    // Images: the MLP of Goodfellow et al. (2014) sized as in
-    // shared/benchmarks.md (mlp_b64), Adam 2e-4 as in DCGAN. 15,000
-    // steps (about 6 minutes on one core) give recognizable digits.
-    r->args.steps = 15000;
-    r->args.batch = 64;
-    r->args.lr = 2e-4f;
-    r->args.sample_every = 1000;
-    r->args.checkpoint_every = 1000;
-    r->z_dim = 100;
-    r->log_every = 50;
-    // One thread here too: this MLP's layers are small, and two threads
-    // gain little (67 against 59 steps per second on the idle 2-core
-    // machine) and lose that when anything else runs. (Before
-    // cli_openmp_passive, two spinning threads on a busy machine ran this
-    // MLP ten times slower than one.) --threads 0 uses every core.
-    r->args.threads = 1;
+// The defaults of the shared flags, per kind of data: the one place they
+// are written (--help shows them; a chapter overrides what it needs after
+// gan_run_defaults / gan_run_image_defaults). Adam's beta1 is 0.5 for both
+// (Radford et al., 2016).
+typedef struct {
+    int steps, batch;
+    float lr;
+    int sample_every, checkpoint_every, z_dim, log_every, threads;
+} RunDefaults;
+
+// 2-D toys. 5,000 steps of batch 256 see 1.28 million points: enough for the
+// grid to be learned (or to collapse), in under half a minute. One thread:
+// matrices of 256 x 128 are too small to share between cores (two threads
+// ran 3x slower than one on a busy 2-core machine).
+static const RunDefaults TOY_DEFAULTS = {
+    .steps = 5000, .batch = 256, .lr = 1e-3f, .sample_every = 500, .checkpoint_every = 1000,
+    .z_dim = 2, .log_every = 10, .threads = 1,
+};
+
+// Images: the MLP of Goodfellow et al. (2014) sized as in
+// shared/benchmarks.md (mlp_b64), Adam 2e-4 as in DCGAN. 15,000 steps (about
+// 6 minutes on one core) give recognizable digits. One thread here too: this
+// MLP's layers are small, and two threads gain little (67 against 59 steps
+// per second on the idle 2-core machine) and lose that when anything else
+// runs. (Before cli_openmp_passive, two spinning threads on a busy machine
+// ran this MLP ten times slower than one.) --threads 0 uses every core.
+static const RunDefaults IMAGE_DEFAULTS = {
+    .steps = 15000, .batch = 64, .lr = 2e-4f, .sample_every = 1000, .checkpoint_every = 1000,
+    .z_dim = 100, .log_every = 50, .threads = 1,
+};
+
+#define DEFAULT_BETA1 0.5f
+
+static void apply_defaults(GanRun *r, const RunDefaults *d) {
+    r->args.steps = d->steps;
+    r->args.batch = d->batch;
+    r->args.lr = d->lr;
+    r->args.sample_every = d->sample_every;
+    r->args.checkpoint_every = d->checkpoint_every;
+    r->z_dim = d->z_dim;
+    r->log_every = d->log_every;
+    r->args.threads = d->threads;
 }
 
 void gan_run_defaults(GanRun *r, const char *chapter, int argc, char **argv) {
@@ -120,29 +145,15 @@ void gan_run_defaults(GanRun *r, const char *chapter, int argc, char **argv) {
     }
 
     cli_common_defaults(&r->args, r->out_default);
-    r->beta1 = 0.5f;
-    if (is_toy_name(dataset) || !(strcmp(dataset, "mnist") == 0 || strcmp(dataset, "fashion") == 0)) {
-        // 2-D toys. 5,000 steps of batch 256 see 1.28 million points: enough
-        // for the grid to be learned (or to collapse), in under half a minute.
-        r->args.steps = 5000;
-        r->args.batch = 256;
-        r->args.lr = 1e-3f;
-        r->args.sample_every = 500;
-        r->args.checkpoint_every = 1000;
-        r->z_dim = 2;
-        r->log_every = 10;
-        // One thread: matrices of 256 x 128 are too small to share between
-        // cores (two threads ran 3x slower than one on a busy 2-core machine).
-        r->args.threads = 1;
-    } else {
-        set_image_defaults(r);
-    }
+    r->beta1 = DEFAULT_BETA1;
+    int toy = is_toy_name(dataset) || !(strcmp(dataset, "mnist") == 0 || strcmp(dataset, "fashion") == 0);
+    apply_defaults(r, toy ? &TOY_DEFAULTS : &IMAGE_DEFAULTS);
     r->args.dataset = given ? given : "ring8";
 }
 
 void gan_run_image_defaults(GanRun *r) {
     if (!argv_value(r->argc, r->argv, "dataset")) r->args.dataset = "mnist";  // a checkpoint's wins later
-    set_image_defaults(r);
+    apply_defaults(r, &IMAGE_DEFAULTS);
 }
 
 int gan_run_flags(GanRun *r, CliFlag *table) {
@@ -280,6 +291,11 @@ int gan_run_load_data(GanRun *r) {
         r->fixed_real = t_persistent_alloc((size_t)r->n_fixed * 2 * sizeof(float));
         toy_sample(r->toy, r->fixed_real, r->n_fixed, uniform_fn, normal_fn, &fixed);
     }
+    if (r->n_classes > 0) {  // one class per row of the 10 x 10 grid
+        if (r->toy) t_fatal("%s: a conditional run needs labelled images\nHINT: use --dataset mnist or fashion", r->chapter);
+        r->fixed_labels = t_persistent("fixed_labels", 1, (int[]){r->n_fixed});
+        for (int i = 0; i < r->n_fixed; i++) r->fixed_labels->data[i] = (float)((i / 10) % r->n_classes);
+    }
 
     // Run state the checkpoint keeps: how many image batches were taken.
     params_init(&r->state, "data");
@@ -305,12 +321,20 @@ static void downsample2x(const float *in, float *out, long planes, int H, int W)
             }
 }
 
-Tensor *gan_real_batch(GanRun *r) {
+Tensor *gan_real_batch(GanRun *r) { return gan_real_batch_labeled(r, NULL); }
+
+Tensor *gan_real_batch_labeled(GanRun *r, Tensor **labels) {
     int B = r->args.batch;
     Tensor *x = r->image_size ? t_empty(4, B, r->C, r->H, r->W) : t_empty(2, B, r->x_dim);
+    if (labels) *labels = NULL;
     if (r->toy) {
         toy_sample(r->toy, x->data, B, uniform_fn, normal_fn, &r->rng);
         return x;
+    }
+    float *y = NULL;
+    if (labels) {
+        *labels = t_empty(1, B);
+        y = (*labels)->data;
     }
     // Batch k of the run is batch k % per_epoch of epoch k / per_epoch, whose
     // order is a permutation seeded by (seed, epoch): the whole data order is
@@ -326,10 +350,10 @@ Tensor *gan_real_batch(GanRun *r) {
     }
     if (r->image_size == 64) {
         float *small = t_arena_alloc((size_t)B * r->x_dim / 4 * sizeof(float));
-        dataset_batch(&r->images, r->perm + pos, B, small, NULL);
+        dataset_batch(&r->images, r->perm + pos, B, small, y);
         upsample2x(small, x->data, (long)B * r->C, r->H / 2, r->W / 2);
     } else {
-        dataset_batch(&r->images, r->perm + pos, B, x->data, NULL);
+        dataset_batch(&r->images, r->perm + pos, B, x->data, y);
     }
     r->batches_drawn->data[0] += 1.0f;  // exact up to 2^24 batches
     return x;
@@ -387,7 +411,7 @@ static void save_checkpoint(GanRun *r) {
 // (2-D data) or a 10 x 10 grid (images).
 static int write_picture(GanRun *r, const char *path, GenerateFn generate, void *model) {
     int prev = t_set_grad_enabled(0);
-    Tensor *fake = generate(model, r->fixed_z);
+    Tensor *fake = generate(model, r->fixed_z, r->fixed_labels);
     t_set_grad_enabled(prev);
     if (r->toy)
         return png_write_scatter(path, r->fixed_real, r->n_fixed, fake->data, r->n_fixed, -r->toy->extent,
@@ -454,6 +478,13 @@ static int begin(GanRun *r, const char *columns, GenerateFn generate, void *mode
     }
     if (losslog_open(&r->log, r->args.out, columns, r->resuming ? r->step : -1) != 0) return -1;
     r->n_row = r->log.n_columns < 16 ? r->log.n_columns : 16;
+    const char *c = columns;
+    for (int i = 0; i < r->n_row; i++) {  // the names, for the progress line and metrics.txt
+        c += strspn(c, " ");
+        size_t len = strcspn(c, " ");
+        snprintf(r->columns[i], sizeof r->columns[i], "%.*s", (int)len, c);
+        c += len;
+    }
 
     char opt[64];
     snprintf(opt, sizeof opt, "Adam lr %g betas (%g, 0.999)", (double)r->args.lr, (double)r->beta1);
@@ -496,11 +527,11 @@ void gan_run_step_done(GanRun *r, double *row, GenerateFn generate, void *model)
     if (r->args.sample_every > 0 && r->step % r->args.sample_every == 0) write_step_picture(r, generate, model);
     if ((r->args.checkpoint_every > 0 && r->step % r->args.checkpoint_every == 0) || r->step == r->args.steps)
         save_checkpoint(r);
-    if (r->n_row >= 5)
-        progress_update(&r->progress, r->step, "d_loss %.3f g_loss %.3f D(x) %.2f D(G(z)) %.2f", row[1], row[2],
-                        row[3], row[4]);
-    else
-        progress_update(&r->progress, r->step, NULL);
+    char text[512];
+    int n = 0;
+    for (int i = 1; i < r->n_row && n < (int)sizeof text; i++)
+        n += snprintf(text + n, sizeof text - (size_t)n, "%s%s %.3f", i > 1 ? " " : "", r->columns[i], row[i]);
+    progress_update(&r->progress, r->step, "%s", n ? text : "");
 }
 
 // With r->evaluate: the image figures of eval_mnist.h (FID, inception score,
@@ -529,6 +560,19 @@ static void evaluate_images(GanRun *r, float *images, int n, Metrics *m) {
     if (scored != images) free(scored);
 }
 
+// samples_labels.idx: the class each final sample was asked for (i % n_classes),
+// IDX unsigned byte (N), like the datasets' label files.
+static int write_sample_labels(GanRun *r, int n) {
+    unsigned char *y = malloc((size_t)n);
+    if (!y) t_fatal("out of memory for %d labels\nHINT: free some memory", n);
+    for (int i = 0; i < n; i++) y[i] = (unsigned char)(i % r->n_classes);
+    char path[4200];
+    run_path(path, sizeof path, r->args.out, "samples_labels.idx");
+    int rc = idx_write(path, y, 1, (int[]){n});
+    free(y);
+    return rc;
+}
+
 // Final samples from fresh noise of their own stream: the same points for a
 // run and for its resumed twin.
 static int write_final_samples(GanRun *r, GenerateFn generate, void *model, Metrics *m) {
@@ -540,7 +584,7 @@ static int write_final_samples(GanRun *r, GenerateFn generate, void *model, Metr
         int n = TOY_EVAL_SAMPLES;
         Tensor *z = t_empty(2, n, r->z_dim);
         rng_fill_normal(&eval, z, 0.0f, 1.0f);
-        Tensor *fake = generate(model, z);
+        Tensor *fake = generate(model, z, NULL);
         float *real = t_arena_alloc((size_t)n * 2 * sizeof(float));
         toy_sample(r->toy, real, n, uniform_fn, normal_fn, &eval);
         rc |= samples_write_txt(r->args.out, "samples.txt", fake->data, n);
@@ -563,12 +607,17 @@ static int write_final_samples(GanRun *r, GenerateFn generate, void *model, Metr
         for (int i = 0; i < n; i += chunk) {
             t_arena_reset();
             int b = n - i < chunk ? n - i : chunk;
-            Tensor *z = t_empty(2, b, r->z_dim);
+            Tensor *z = t_empty(2, b, r->z_dim), *labels = NULL;
             rng_fill_normal(&eval, z, 0.0f, 1.0f);
-            Tensor *fake = generate(model, z);
+            if (r->n_classes > 0) {  // sample i asks for class i % n_classes
+                labels = t_empty(1, b);
+                for (int k = 0; k < b; k++) labels->data[k] = (float)((i + k) % r->n_classes);
+            }
+            Tensor *fake = generate(model, z, labels);
             memcpy(all + (size_t)i * r->x_dim, fake->data, (size_t)b * r->x_dim * sizeof(float));
         }
         rc |= samples_write_idx(r->args.out, all, n, r->C, r->H, r->W);
+        if (r->n_classes > 0) rc |= write_sample_labels(r, n);
         evaluate_images(r, all, n, m);
         free(all);
     }
@@ -589,8 +638,11 @@ int gan_run_finish(GanRun *r, Metrics *m, GenerateFn generate, void *model) {
     metrics_set(&all, "steps", (double)r->step);
     metrics_set(&all, "seed", r->args.seed);
     for (int i = 0; i < m->n; i++) metrics_set_str(&all, m->key[i], m->value[i]);
-    static const char *names[] = {"step", "final_d_loss", "final_g_loss", "final_D(x)", "final_D(G(z))"};
-    for (int i = 1; i < r->n_row && i < 5; i++) metrics_set(&all, names[i], r->row[i]);
+    for (int i = 1; i < r->n_row; i++) {  // the last logged row, under the chapter's column names
+        char key[48];
+        snprintf(key, sizeof key, "final_%s", r->columns[i]);
+        metrics_set(&all, key, r->row[i]);
+    }
     if (write_final_samples(r, generate, model, &all) != 0) r->failed = 1;
     metrics_set(&all, "train_seconds", seconds);
     if (metrics_write(&all, r->args.out) != 0) r->failed = 1;

@@ -20,6 +20,7 @@
 //     gan_run_track(&run, &g.params, &d.params, opt_g, opt_d);
 //     if (run.sample_only) return gan_run_sample(&run, generate, &g);
 //     if (gan_run_begin(&run, "step d_loss g_loss D(x) D(G(z))", generate, &g) != 0) return 1;
+//     // (the columns of loss.dat; the progress line and metrics.txt use the same names)
 //     while (run.step < run.args.steps) {
 //         t_arena_reset();
 //         Tensor *x = gan_real_batch(&run);        // (B, x_dim)
@@ -46,8 +47,11 @@
 #include "runlog.h"
 #include "toy.h"
 
-// The generator as the run sees it: z (B, z_dim) -> samples (B, x_dim).
-typedef Tensor *(*GenerateFn)(void *model, Tensor *z);
+// The generator as the run sees it: z (B, z_dim), labels (B) class indices
+// as floats or NULL (always NULL when run.n_classes is 0) -> samples
+// (B, x_dim), or (B, C, H, W) for image chapters. The run calls it with
+// gradients off, for the pictures, --sample and the final samples.
+typedef Tensor *(*GenerateFn)(void *model, Tensor *z, Tensor *labels);
 
 typedef struct GanRun {
     // --- settings (flags) ---
@@ -67,12 +71,17 @@ typedef struct GanRun {
                            // MNIST padded 28 -> 32; 64: (B,1,64,64), padded, then each pixel
                            // doubled (nearest neighbour). Set before gan_run_load_data.
     int evaluate;          // 1: score the final samples of images with eval_mnist.h (FID, ...)
+    int n_classes;         // > 0: a conditional chapter (images only); the pictures and the final
+                           // samples ask the generator for labels (see fixed_labels). Set before
+                           // gan_run_load_data.
     int C, H, W;           // image shape (0 for toys)
     int x_dim;             // 2 for toys, C*H*W for images
 
     // --- randomness ---
     Rng rng;               // the training stream: weights, noise, toy batches
     Tensor *fixed_z;       // (n_fixed, z_dim), persistent: every sample picture uses it
+    Tensor *fixed_labels;  // (n_fixed) with n_classes > 0: image i of the 10 x 10 grid is of class
+                           // (i / 10) % n_classes, one class per row; NULL otherwise
     int n_fixed;
     float *fixed_real;     // toys: n_fixed real points drawn beside the samples
     Params state;          // run state a checkpoint keeps besides the models ("data.batches")
@@ -92,6 +101,7 @@ typedef struct GanRun {
     Progress progress;
     double row[16];        // the last row written to loss.dat
     int n_row;
+    char columns[16][32];  // the names of loss.dat's columns (gan_run_begin's `columns`)
     char out_dir[4096];    // --out's default with --resume / --sample: the checkpoint's directory
     char adopted[8][256];  // settings taken from a checkpoint (the flags point here)
     int n_adopted;
@@ -106,11 +116,8 @@ typedef struct GanRun {
 // Clears the run and sets the defaults of every shared flag. They depend on
 // the dataset, which is read from argv here (--dataset, or the checkpoint of
 // --resume / --sample) so that --help shows the defaults that will be used:
-//   toys:   steps 5000, batch 256, lr 1e-3, z-dim 2,   sample/checkpoint every 500/1000, log every 10,
-//           threads 1
-//   images: steps 15000, batch 64, lr 2e-4, z-dim 100, sample/checkpoint every 1000,    log every 50,
-//           threads 1
-// Adam's beta1 is 0.5 for both (Radford et al., 2016).
+// one table for the 2-D toys, one for images (TOY_DEFAULTS, IMAGE_DEFAULTS in
+// gan_run.c, the one place they are written; --help prints them).
 void gan_run_defaults(GanRun *r, const char *chapter, int argc, char **argv);
 
 // For image-only chapters (chapter 3 on): the image defaults above whatever
@@ -155,6 +162,10 @@ int gan_run_begin(GanRun *r, const char *columns, GenerateFn generate, void *mod
 // [-1, 1] in a shuffled order that changes every epoch: flattened to
 // (B, 784), or (B, C, H, W) when image_size is set.
 Tensor *gan_real_batch(GanRun *r);
+// The same batch with its labels: *labels = (B) class indices stored as
+// floats (ops.h's convention: t_one_hot, t_embedding), in the arena; NULL for
+// the 2-D toys, which have none. Takes the same batch gan_real_batch would.
+Tensor *gan_real_batch_labeled(GanRun *r, Tensor **labels);
 // Noise z ~ N(0, I): (B, z_dim), in the arena, from run.rng.
 Tensor *gan_noise(GanRun *r, int B);
 
@@ -165,12 +176,14 @@ int gan_run_logs_next(const GanRun *r);
 // After a training step: run.step += 1; when the step is logged, writes
 // row[1..] (row[0] is set to the step) to loss.dat; writes the sample picture
 // every --sample-every steps and the checkpoint every --checkpoint-every
-// steps and at the last one; updates the progress line with row[1..4]
-// (d_loss g_loss D(x) D(G(z))).
+// steps and at the last one; updates the progress line with row[1..] under
+// the column names given to gan_run_begin.
 void gan_run_step_done(GanRun *r, double *row, GenerateFn generate, void *model);
 
 // The end of a run: the last samples, samples.txt (2,500 points) or
-// samples.idx (10,000 images) from fresh noise, the toy metrics
+// samples.idx (10,000 images) from fresh noise (with n_classes > 0, sample i
+// asks for class i % n_classes, and samples_labels.idx holds those labels, IDX
+// unsigned byte), the toy metrics
 // (modes_covered, modes_total, high_quality_fraction, mode_kl) or, for images
 // with r->evaluate set, the figures of eval_mnist.h (fid, inception_score,
 // classes_covered, class_kl, beside the real-data calibration; a HINT and no

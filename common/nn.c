@@ -102,6 +102,11 @@ void params_print(const Params *ps, FILE *f) {
 
 void params_set_training(Params *ps, int training) { ps->training = training != 0; }
 
+void params_requires_grad(Params *ps, int on) {
+    for (int i = 0; i < ps->count; i++)
+        if (param_is_trainable(&ps->items[i])) ps->items[i].t->requires_grad = on != 0;
+}
+
 void params_zero_grad(Params *ps) {
     for (int i = 0; i < ps->count; i++)
         if (ps->items[i].t->grad) t_fill_(ps->items[i].t->grad, 0.0f);

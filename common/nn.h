@@ -91,6 +91,14 @@ void params_print(const Params *ps, FILE *f);
 // model.eval()).
 void params_set_training(Params *ps, int training);
 
+// Freeze (0) or unfreeze (1) every parameter registered here: sets
+// requires_grad (buffers are never trained and stay as they are). A frozen
+// network records no graph for its own weights, so the backward of the other
+// player's loss computes no gradient for them (PyTorch's
+// `for p in D.parameters(): p.requires_grad_(on)`). Gradients still flow
+// through it to its input: the G step differentiates D(G(z)) in z.
+void params_requires_grad(Params *ps, int on);
+
 // Set every existing .grad to zero (grads not yet created stay NULL).
 void params_zero_grad(Params *ps);
 // Euclidean norm of all parameter gradients together (missing grads count 0).

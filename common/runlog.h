@@ -36,13 +36,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "root.h"  // ganbook_root
 #include "toy.h"
 
-// The repository root, where plots/ and datasets/ live: $GANBOOK_ROOT when
-// set, else the first directory holding plots/loss.gp found by walking up
-// from the executable (chapters sit in the root, tests in build/*/tests/),
-// then from the working directory; "." as the last resort.
-const char *ganbook_root(void);
 
 // "dir/file" into buf.
 void run_path(char *buf, size_t n, const char *dir, const char *file);
@@ -55,7 +51,8 @@ void run_path(char *buf, size_t n, const char *dir, const char *file);
 // is set, refuses: error + HINT naming --force, --resume and --out. With
 // `force`, deletes only those outputs, never other files. With `resume`,
 // leaves everything in place. The output patterns: loss.dat and any *.dat,
-// *.png, checkpoint.bin, metrics.txt, samples.txt, samples.idx, real.txt,
+// *.png, checkpoint.bin, metrics.txt, samples.txt, samples.idx,
+// samples_labels.idx, real.txt,
 // and *.tmp leftovers; a chapter that writes other files names them to fit.
 // (--sample CKPT only adds a picture to an existing run: pass resume = 1.)
 int rundir_prepare(const char *dir, int force, int resume);

@@ -5,7 +5,7 @@
 // section 3: "rather than training G to minimize log(1 - D(G(z))) we can
 // train G to maximize log D(G(z))"). chapters/ch02_nonsaturating/main.c
 // calls it in every training step with --loss nonsat (its default).
-#include "chapter_exercises.h"
+#include "ch02_nonsaturating/exercises.h"
 #include "exercises.h"
 #include "ops.h"
 

@@ -12,7 +12,7 @@
 // conv_transpose2d weight is (C,OC,K,K) (input channels first). Every array
 // is contiguous, row-major, the last index fastest: x[n][c][h][w] is
 // x[((n*C + c)*H + h)*W + w].
-#include "chapter_exercises.h"
+#include "ch03_dcgan/exercises.h"
 #include "exercises.h"
 #include "ops.h"
 

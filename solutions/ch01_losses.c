@@ -12,7 +12,7 @@
 // computes exactly these, stably (exercise 0.3 is its forward):
 //   t_bce_with_logits(l, ones)  = mean softplus(-l) = -mean log D
 //   t_bce_with_logits(l, zeros) = mean softplus(l)  = -mean log(1 - D)
-#include "chapter_exercises.h"
+#include "ch01_vanilla_gan/exercises.h"
 #include "exercises.h"
 #include "ops.h"
 

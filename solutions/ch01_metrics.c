@@ -2,7 +2,7 @@
 // 2017; PacGAN, Lin et al. 2018). The chapters report it in metrics.txt as
 // mode_kl, computed by this function from the per-mode counts of
 // high-quality samples (common/toy.h).
-#include "chapter_exercises.h"
+#include "ch01_vanilla_gan/exercises.h"
 #include "exercises.h"
 
 #include <math.h>

@@ -2,7 +2,7 @@
 // 2015), on raw arrays. chapters/ch03_dcgan/main.c calls it for every batch
 // norm layer of G and D when it runs with --bn student, so a build with
 // SRC=exercises trains a DCGAN with your normalization.
-#include "chapter_exercises.h"
+#include "ch03_dcgan/exercises.h"
 #include "exercises.h"
 
 #include <math.h>

@@ -24,8 +24,8 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "chapter_exercises.h"  // ex_discriminator_loss, ex_generator_loss_minimax (exercises 1.1, 1.2)
-#include "gan_run.h"            // data, logs, samples, checkpoints: the plumbing chapters 1-2 share
+#include "ch01_vanilla_gan/exercises.h"  // ex_discriminator_loss, ex_generator_loss_minimax (exercises 1.1, 1.2)
+#include "gan_run.h"                     // data, logs, samples, checkpoints: the plumbing chapters 1-2 share
 #include "mlp.h"
 
 // ---------------------------------------------------------------------------
@@ -64,17 +64,13 @@ static void build_networks(Generator *g, Discriminator *d, GanRun *run) {
 }
 
 // G(z): z (B, z_dim) -> samples (B, x_dim). (The signature gan_run.h wants.)
-static Tensor *generate(void *model, Tensor *z) { return mlp_forward(&((Generator *)model)->net, z); }
+static Tensor *generate(void *model, Tensor *z, Tensor *labels) {
+    (void)labels;  // unconditional: gan_run passes NULL
+    return mlp_forward(&((Generator *)model)->net, z);
+}
 
 // The logit of D: x (B, x_dim) -> (B, 1).
 static Tensor *discriminate(Discriminator *d, Tensor *x) { return mlp_forward(&d->net, x); }
-
-// Freeze or unfreeze a network: a frozen one records no graph for its own
-// weights, so the backward of the other player's loss skips their gradients.
-static void set_trainable(Params *ps, int on) {
-    for (int i = 0; i < ps->count; i++)
-        if (param_is_trainable(&ps->items[i])) ps->items[i].t->requires_grad = on;
-}
 
 // ---------------------------------------------------------------------------
 // 2. The losses (solutions/ch01_losses.c; your versions in exercises/).
@@ -106,7 +102,7 @@ static StepStats train_step(GanRun *run, Generator *g, Discriminator *d, Optimiz
     Tensor *x = gan_real_batch(run);           // x ~ p_data         (B, x_dim)
     Tensor *z = gan_noise(run, B);             // z ~ N(0, I)        (B, z_dim)
     int prev = t_set_grad_enabled(0);
-    Tensor *fake = generate(g, z);             // G(z), no graph: the D step must not reach G
+    Tensor *fake = generate(g, z, NULL);       // G(z), no graph: the D step must not reach G
     t_set_grad_enabled(prev);
     Tensor *logits_real = discriminate(d, x);     // (B, 1)
     Tensor *logits_fake = discriminate(d, fake);  // (B, 1)
@@ -120,14 +116,14 @@ static StepStats train_step(GanRun *run, Generator *g, Discriminator *d, Optimiz
 
     // G step: descend L_G = mean log(1 - D(G(z))) on fresh noise, through the
     // (updated, now frozen) D.
-    set_trainable(&d->params, 0);
+    params_requires_grad(&d->params, 0);  // freeze D: no gradients for its weights
     z = gan_noise(run, B);
-    Tensor *logits = discriminate(d, generate(g, z));
+    Tensor *logits = discriminate(d, generate(g, z, NULL));
     Tensor *loss_g = ex_generator_loss_minimax(logits);  // exercise 1.2
     optim_zero_grad(opt_g);
     t_backward(loss_g);
     optim_step(opt_g);
-    set_trainable(&d->params, 1);
+    params_requires_grad(&d->params, 1);
     s.g_loss = t_item(loss_g);
     return s;
 }

@@ -30,7 +30,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "chapter_exercises.h"  // the losses: exercises 1.1, 1.2 and 2.1
+#include "ch01_vanilla_gan/exercises.h"    // the losses: exercises 1.1, 1.2
+#include "ch02_nonsaturating/exercises.h"  // and 2.1
 #include "gan_run.h"
 #include "mlp.h"
 
@@ -62,13 +63,11 @@ static void build_networks(Generator *g, Discriminator *d, GanRun *run) {
     }
 }
 
-static Tensor *generate(void *model, Tensor *z) { return mlp_forward(&((Generator *)model)->net, z); }
-static Tensor *discriminate(Discriminator *d, Tensor *x) { return mlp_forward(&d->net, x); }
-
-static void set_trainable(Params *ps, int on) {
-    for (int i = 0; i < ps->count; i++)
-        if (param_is_trainable(&ps->items[i])) ps->items[i].t->requires_grad = on;
+static Tensor *generate(void *model, Tensor *z, Tensor *labels) {
+    (void)labels;  // unconditional: gan_run passes NULL
+    return mlp_forward(&((Generator *)model)->net, z);
 }
+static Tensor *discriminate(Discriminator *d, Tensor *x) { return mlp_forward(&d->net, x); }
 
 // ---------------------------------------------------------------------------
 // 2. The losses.
@@ -117,7 +116,7 @@ static StepStats train_step(GanRun *run, Generator *g, Discriminator *d, Optimiz
     Tensor *x = gan_real_batch(run);
     Tensor *z = gan_noise(run, B);
     int prev = t_set_grad_enabled(0);
-    Tensor *fake = generate(g, z);  // no graph into G
+    Tensor *fake = generate(g, z, NULL);  // no graph into G
     t_set_grad_enabled(prev);
     Tensor *logits_real = discriminate(d, x), *logits_fake = discriminate(d, fake);
     Tensor *loss_d = ex_discriminator_loss(logits_real, logits_fake);  // exercise 1.1
@@ -129,9 +128,9 @@ static StepStats train_step(GanRun *run, Generator *g, Discriminator *d, Optimiz
     s.d_fake = gan_mean_probability(logits_fake);
 
     // G step: one forward pass, both losses on it.
-    set_trainable(&d->params, 0);
+    params_requires_grad(&d->params, 0);  // freeze D: no gradients for its weights
     z = gan_noise(run, B);
-    Tensor *logits = discriminate(d, generate(g, z));
+    Tensor *logits = discriminate(d, generate(g, z, NULL));
     Tensor *loss_minimax = ex_generator_loss_minimax(logits);       // mean log(1 - D(G(z)))   exercise 1.2
     Tensor *loss_nonsat = ex_generator_loss_nonsaturating(logits);  // -mean log D(G(z))       exercise 2.1
     if (measure) {
@@ -144,7 +143,7 @@ static StepStats train_step(GanRun *run, Generator *g, Discriminator *d, Optimiz
         t_backward(loss_g);
         optim_step(opt_g);
     }
-    set_trainable(&d->params, 1);
+    params_requires_grad(&d->params, 1);
     s.g_loss = t_item(loss_g);
     return s;
 }

@@ -17,8 +17,9 @@
 //
 // The game and its losses are chapter 2's: D minimizes the binary cross
 // entropy L_D (exercise 1.1), G the non-saturating L_G = -mean log D(G(z))
-// (exercise 2.1). Read top to bottom: the networks, your kernels as ops
-// (--conv student, --bn student), one training step, the latent space, main.
+// (exercise 2.1). Read top to bottom: the networks, one training step, the
+// latent space, main. Your kernels (--conv student, --bn student) become ops
+// in student_ops.c, beside this file.
 //
 //     make chapter3 && ./chapter3                      MNIST at 32x32, a few minutes on 2 cores
 //     ./chapter3 --dataset fashion --out runs/ch3-fashion
@@ -31,15 +32,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "chapter_exercises.h"  // the losses (1.1, 2.1) and this chapter's kernels (3.1-3.3)
-#include "gan_run.h"  // data, logs, samples, checkpoints, evaluation (eval_mnist.h): shared with chapters 1-2
+#include "ch01_vanilla_gan/exercises.h"    // the losses: 1.1
+#include "ch02_nonsaturating/exercises.h"  // and 2.1
+#include "dcgan.h"        // the networks below, shared with chapters 4-6
+#include "gan_run.h"      // data, logs, samples, checkpoints, evaluation (eval_mnist.h): shared with chapters 1-2
 #include "png.h"
-
-// Which code computes the convolutions and the batch norms (--conv, --bn).
-static int student_conv = 0;   // --conv student: exercises 3.1 (D) and 3.2 (G)
-static int student_bn = 0;     // --bn student: exercise 3.3 (both, training mode)
-static int use_bn = 1;         // --bn none: no batch norm at all (guideline 2 taken away)
-static double student_seconds; // time spent in exercise 3.1's loops
+#include "student_ops.h"  // exercises 3.1-3.3 as ops (--conv student, --bn student)
 
 static double now_seconds(void) {
     struct timespec ts;
@@ -71,213 +69,23 @@ static double now_seconds(void) {
 // Output sizes: a conv gives (S + 2 pad - K)/stride + 1 = (S + 2 - 4)/2 + 1 =
 // S/2; a transposed conv (S - 1) stride - 2 pad + K = 2S - 2 - 2 + 4 = 2S.
 
-#define MAX_LAYERS 5
+// The code of these networks is in common/dcgan.c, because chapters 4-6
+// reuse them with other normalizations and with class labels: main() below
+// builds them with dcgan_generator_init / dcgan_discriminator_init, --bn none
+// without batch norm, and --conv student / --bn student swap in your kernels
+// (student_ops.c) through the networks' hooks.
 
-typedef struct {
-    Params params;                     // "G.up1.weight", "G.bn1.running_mean", ...
-    ConvTranspose2d up[MAX_LAYERS];
-    BatchNorm2d bn[MAX_LAYERS - 1];    // bn[i] follows up[i]; the last layer has none
-    int layers, z_dim;
-    int sample_train_mode;             // --sample-bn train: pictures use batch statistics
-} Generator;
-
-typedef struct {
-    Params params;                     // "D.conv1.weight", "D.bn2.weight", ...
-    Conv2d conv[MAX_LAYERS];
-    BatchNorm2d bn[MAX_LAYERS];        // bn[i] follows conv[i] for 0 < i < layers - 1
-    int layers;
-} Discriminator;
-
-static void build_generator(Generator *g, int size, int width, int z_dim, int channels, Rng *rng) {
-    params_init(&g->params, "G");
-    g->layers = size == 64 ? 5 : 4;
-    g->z_dim = z_dim;
-    int in = z_dim;
-    for (int i = 0; i < g->layers; i++) {
-        int last = i == g->layers - 1;
-        int out = last ? channels : width << (g->layers - 2 - i);  // ... 4W, 2W, W, then C
-        int bias = !last && !use_bn;  // without batch norm, its beta becomes the layer's bias
-        char name[16];
-        snprintf(name, sizeof name, "up%d", i + 1);
-        if (i == 0) conv_transpose2d_init(&g->up[i], &g->params, name, in, out, 4, 1, 0, 0, bias, rng);
-        else conv_transpose2d_init(&g->up[i], &g->params, name, in, out, 4, 2, 1, 0, bias, rng);
-        if (!last && use_bn) {
-            snprintf(name, sizeof name, "bn%d", i + 1);
-            batch_norm2d_init(&g->bn[i], &g->params, name, out);
-        }
-        in = out;
-    }
-    nn_init_dcgan(&g->params, rng);  // weights N(0, 0.02), BN gamma N(1, 0.02), beta 0
-}
-
-static void build_discriminator(Discriminator *d, int size, int width, int channels, Rng *rng) {
-    params_init(&d->params, "D");
-    d->layers = size == 64 ? 5 : 4;
-    int in = channels;
-    for (int i = 0; i < d->layers; i++) {
-        int last = i == d->layers - 1;
-        int out = last ? 1 : width << i;  // W, 2W, 4W, (8W), then one logit
-        int bias = i > 0 && !last && !use_bn;
-        char name[16];
-        snprintf(name, sizeof name, "conv%d", i + 1);
-        if (last) conv2d_init(&d->conv[i], &d->params, name, in, out, 4, 1, 0, NO_BIAS, rng);
-        else conv2d_init(&d->conv[i], &d->params, name, in, out, 4, 2, 1, bias, rng);
-        if (i > 0 && !last && use_bn) {
-            snprintf(name, sizeof name, "bn%d", i + 1);
-            batch_norm2d_init(&d->bn[i], &d->params, name, out);
-        }
-        in = out;
-    }
-    nn_init_dcgan(&d->params, rng);
-}
-
-// The three layer kinds, with the library's kernels or yours (section 2).
-static Tensor *student_conv2d(Tensor *x, Tensor *w, int stride, int pad);
-static Tensor *student_batch_norm(const BatchNorm2d *m, Tensor *x);
-
-// A bias b (OC) added to every pixel of channel oc: b viewed as (1,OC,1,1), broadcast.
-static Tensor *add_bias(Tensor *y, Tensor *b) {
-    return b ? t_add(y, t_reshape(b, 4, (int[]){1, b->shape[0], 1, 1})) : y;
-}
-static Tensor *conv(const Conv2d *m, Tensor *x) {
-    if (!student_conv) return conv2d_forward(m, x);
-    return add_bias(student_conv2d(x, m->weight, m->stride, m->pad), m->bias);  // exercise 3.1
-}
-static Tensor *conv_transpose(const ConvTranspose2d *m, Tensor *x) {
-    if (!student_conv) return conv_transpose2d_forward(m, x);
-    return add_bias(ex_conv_transpose2d(x, m->weight, m->stride, m->pad, m->out_pad), m->bias);  // exercise 3.2
-}
-static Tensor *batch_norm(const BatchNorm2d *m, Tensor *x) {
-    if (!use_bn) return x;
-    // Eval mode (running statistics) always uses the library's op: 3.3 is
-    // the training-mode forward.
-    return student_bn && m->owner->training ? student_batch_norm(m, x) : batch_norm2d_forward(m, x);
-}
-
-// G(z): z (B, z_dim) -> images (B, C, S, S) in [-1, 1].
-static Tensor *generator_forward(Generator *g, Tensor *z) {
-    Tensor *h = t_reshape(z, 4, (int[]){z->shape[0], g->z_dim, 1, 1});  // z as a 1x1 image
-    for (int i = 0; i < g->layers; i++) {
-        h = conv_transpose(&g->up[i], h);
-        h = i < g->layers - 1 ? t_relu(batch_norm(&g->bn[i], h)) : t_tanh(h);
-    }
-    return h;
-}
-
-// D's logit: x (B, C, S, S) -> (B, 1).
-static Tensor *discriminator_forward(Discriminator *d, Tensor *x) {
-    Tensor *h = x;
-    for (int i = 0; i < d->layers; i++) {
-        h = conv(&d->conv[i], h);
-        if (i == d->layers - 1) break;                   // the logit: (B, 1, 1, 1)
-        if (i > 0) h = batch_norm(&d->bn[i], h);         // no BN on D's input layer
-        h = t_leaky_relu(h, 0.2f);
-    }
-    return t_reshape(h, 2, (int[]){x->shape[0], 1});
-}
-
-// The pictures, the final samples and the latent walks (the signature
+// G's pictures, the final samples and the latent walks (the signature
 // gan_run.h wants). Batch norm uses its running statistics here (eval mode),
 // so an image depends on its own z only, not on the other images drawn with
-// it. --sample-bn train normalizes with the statistics of the batch being
-// drawn instead, as PyTorch's DCGAN example does, with momentum 0 so that
-// drawing pictures leaves the running statistics as they are
-// (r = (1 - 0) r + 0 batch).
-static Tensor *generate(void *model, Tensor *z) {
-    Generator *g = model;
-    if (g->sample_train_mode && use_bn) {
-        float momentum = g->bn[0].momentum;
-        for (int i = 0; i < g->layers - 1; i++) g->bn[i].momentum = 0.0f;
-        Tensor *x = generator_forward(g, z);
-        for (int i = 0; i < g->layers - 1; i++) g->bn[i].momentum = momentum;
-        return x;
-    }
-    params_set_training(&g->params, 0);
-    Tensor *x = generator_forward(g, z);
-    params_set_training(&g->params, 1);
-    return x;
-}
-
-// Freeze or unfreeze a network (as in chapters 1-2): a frozen one records no
-// graph for its own weights, so G's step computes no gradient for D's.
-static void set_trainable(Params *ps, int on) {
-    for (int i = 0; i < ps->count; i++)
-        if (param_is_trainable(&ps->items[i])) ps->items[i].t->requires_grad = on;
+// it; --sample-bn train normalizes with the statistics of the batch being
+// drawn instead, as PyTorch's DCGAN example does (dcgan_sample).
+static Tensor *generate(void *model, Tensor *z, Tensor *labels) {
+    return dcgan_sample(model, z, labels);  // labels: NULL, this GAN is unconditional
 }
 
 // ---------------------------------------------------------------------------
-// 2. Your kernels as ops (--conv student, --bn student).
-//
-// An op is a forward that fills the output from raw arrays, and a backward
-// written with library ops. t_op_result allocates the output and, when
-// gradients are on, records the op and its inputs on it; the arguments the
-// backward needs go into iarg (integers) and saved (one tensor).
-//
-// The backward of a convolution is two other convolutions (common/ops_conv.c
-// explains why this closes under differentiation):
-//   d/dx: a transposed conv of gy with the same weight, stride and padding;
-//   d/dw: t_conv2d_weight_grad(x, gy), gw[oc,c,kh,kw] = sum gy[n,oc,oh,ow] x[n,c,ih,iw].
-
-static void student_conv_backward(Tensor *out, Tensor *gy, Tensor **gin) {
-    Tensor *x = out->in[0], *w = out->in[1];
-    int stride = out->iarg[0], pad = out->iarg[1], K = w->shape[2];
-    if (t_wants(out, 0)) {
-        // output_padding picks x's size among those the forward maps to gy's.
-        int out_pad = x->shape[2] - ((gy->shape[2] - 1) * stride - 2 * pad + K);
-        gin[0] = t_conv_transpose2d(gy, w, NULL, stride, pad, out_pad);
-    }
-    if (t_wants(out, 1)) gin[1] = t_conv2d_weight_grad(x, gy, K, K, stride, pad);
-}
-static const Op OP_STUDENT_CONV = {"conv2d (exercise 3.1)", student_conv_backward};
-
-// x (N,C,H,W), w (OC,C,K,K) -> (N,OC,HO,WO), forward by exercise 3.1.
-static Tensor *student_conv2d(Tensor *x, Tensor *w, int stride, int pad) {
-    int N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3], OC = w->shape[0], K = w->shape[2];
-    int HO = (H + 2 * pad - K) / stride + 1, WO = (W + 2 * pad - K) / stride + 1;
-    Tensor *y = t_op_result(&OP_STUDENT_CONV, 4, (int[]){N, OC, HO, WO}, (Tensor *[]){x, w}, 2);
-    y->iarg[0] = stride;
-    y->iarg[1] = pad;
-    double t0 = now_seconds();
-    ex_conv2d_forward(x->data, w->data, NULL, y->data, N, C, H, W, OC, K, stride, pad);  // exercise 3.1
-    student_seconds += now_seconds() - t0;
-    return y;
-}
-
-// Batch norm's training-mode backward, from the mean and invstd the forward
-// saved (M = N*H*W values per channel, sums over N, H, W):
-//   dbeta = sum g,  dgamma = sum g xhat,
-//   dx = gamma invstd (g - sum(g)/M - xhat sum(g xhat)/M)
-// It treats xhat as a constant, which is right for the first derivative
-// only: asked for a second one, it stops (as the library's batch norm does).
-static void student_bn_backward(Tensor *out, Tensor *gy, Tensor **gin) {
-    if (t_grad_enabled()) t_not_twice_differentiable("batch norm (exercise 3.3)");
-    Tensor *x = out->in[0], *gamma = out->in[1];
-    int C = x->shape[1], keep[4] = {1, C, 1, 1};
-    float M = (float)(x->numel / C);
-    Tensor *mean = t_from_data(out->saved->data, 4, keep), *invstd = t_from_data(out->saved->data + C, 4, keep);
-    Tensor *xhat = t_mul(t_sub(x, mean), invstd);
-    Tensor *sum_g = t_sum_to(gy, 4, keep), *sum_g_xhat = t_sum_to(t_mul(gy, xhat), 4, keep);
-    if (t_wants(out, 0)) {
-        Tensor *mean_g = t_mul_scalar(sum_g, 1.0f / M), *mean_g_xhat = t_mul_scalar(sum_g_xhat, 1.0f / M);
-        Tensor *centred = t_sub(t_sub(gy, mean_g), t_mul(xhat, mean_g_xhat));
-        gin[0] = t_mul(t_mul(centred, invstd), t_reshape(gamma, 4, keep));
-    }
-    if (t_wants(out, 1)) gin[1] = t_reshape(sum_g_xhat, 1, &C);
-    if (t_wants(out, 2)) gin[2] = t_reshape(sum_g, 1, &C);
-}
-static const Op OP_STUDENT_BN = {"batch_norm2d (exercise 3.3)", student_bn_backward};
-
-static Tensor *student_batch_norm(const BatchNorm2d *m, Tensor *x) {
-    int N = x->shape[0], C = x->shape[1], S = (int)(x->numel / ((long)N * C));
-    Tensor *y = t_op_result(&OP_STUDENT_BN, x->ndim, x->shape, (Tensor *[]){x, m->weight, m->bias}, 3);
-    y->saved = t_empty(2, 2, C);  // row 0: the batch mean, row 1: invstd
-    ex_batch_norm2d_train(x->data, m->weight->data, m->bias->data, y->data, m->running_mean->data,  // exercise 3.3
-                          m->running_var->data, y->saved->data, y->saved->data + C, N, C, S, m->momentum, m->eps);
-    return y;
-}
-
-// ---------------------------------------------------------------------------
-// 3. One training step: chapter 2's (one D step, then one G step on fresh
+// 2. One training step: chapter 2's (one D step, then one G step on fresh
 //    noise, non-saturating loss), with images instead of vectors.
 //   D:  L_D = -( mean log D(x) + mean log(1 - D(G(z))) )     exercise 1.1
 //   G:  L_G = -mean log D(G(z))                               exercise 2.1
@@ -289,16 +97,18 @@ typedef struct {
     double d_loss, g_loss, d_real, d_fake;
 } StepStats;
 
-static StepStats train_step(GanRun *run, Generator *g, Discriminator *d, Optimizer *opt_g, Optimizer *opt_d) {
+static StepStats train_step(GanRun *run, DcganGenerator *g, DcganDiscriminator *d, Optimizer *opt_g,
+                            Optimizer *opt_d) {
     StepStats s;
     int B = run->args.batch;
 
     Tensor *x = gan_real_batch(run);     // (B, C, S, S) in [-1, 1]
     Tensor *z = gan_noise(run, B);       // (B, z_dim)
     int prev = t_set_grad_enabled(0);
-    Tensor *fake = generator_forward(g, z);  // no graph: the D step must not reach G
+    Tensor *fake = dcgan_generator_forward(g, z, NULL);  // no graph: the D step must not reach G
     t_set_grad_enabled(prev);
-    Tensor *logits_real = discriminator_forward(d, x), *logits_fake = discriminator_forward(d, fake);
+    Tensor *logits_real = dcgan_discriminator_forward(d, x, NULL);
+    Tensor *logits_fake = dcgan_discriminator_forward(d, fake, NULL);
     Tensor *loss_d = ex_discriminator_loss(logits_real, logits_fake);  // exercise 1.1
     optim_zero_grad(opt_d);
     t_backward(loss_d);
@@ -307,20 +117,20 @@ static StepStats train_step(GanRun *run, Generator *g, Discriminator *d, Optimiz
     s.d_real = gan_mean_probability(logits_real);
     s.d_fake = gan_mean_probability(logits_fake);
 
-    set_trainable(&d->params, 0);
+    params_requires_grad(&d->params, 0);  // freeze D: G's step computes no gradient for D's weights
     z = gan_noise(run, B);
-    Tensor *logits = discriminator_forward(d, generator_forward(g, z));
+    Tensor *logits = dcgan_discriminator_forward(d, dcgan_generator_forward(g, z, NULL), NULL);
     Tensor *loss_g = ex_generator_loss_nonsaturating(logits);  // exercise 2.1
     optim_zero_grad(opt_g);
     t_backward(loss_g);
     optim_step(opt_g);
-    set_trainable(&d->params, 1);
+    params_requires_grad(&d->params, 1);
     s.g_loss = t_item(loss_g);
     return s;
 }
 
 // ---------------------------------------------------------------------------
-// 4. The latent space: walk from one z to another and look at G on the way.
+// 3. The latent space: walk from one z to another and look at G on the way.
 //
 //   linear     z(t) = (1 - t) z0 + t z1
 //   spherical  z(t) = sin((1 - t) theta) / sin(theta) z0 + sin(t theta) / sin(theta) z1,
@@ -363,8 +173,8 @@ static double mean_length(const Tensor *z, int first, int count) {
 
 // interp_linear.png, interp_slerp.png, walk.png in the run directory: one
 // row per pair of endpoints (the same pairs in both interpolations).
-static int write_latent_pictures(GanRun *run, Generator *g) {
-    int dim = g->z_dim, n = LATENT_ROWS * LATENT_COLS, rc = 0;
+static int write_latent_pictures(GanRun *run, DcganGenerator *g) {
+    int dim = run->z_dim, n = LATENT_ROWS * LATENT_COLS, rc = 0;
     Rng rng;
     rng_seed(&rng, (uint64_t)run->args.seed ^ SEED_LATENT);
     float ends[2 * LATENT_ROWS][1024];
@@ -392,7 +202,7 @@ static int write_latent_pictures(GanRun *run, Generator *g) {
                 for (int k = 0; k < dim; k++) zc[k] = (float)(zc[k] * sqrt((double)dim / len));
             }
         if (kind < 2) mid_length[kind] = 0.5 * (mean_length(z, 4, 1) + mean_length(z, 5, 1));
-        Tensor *images = generate(g, z);
+        Tensor *images = generate(g, z, NULL);
         char path[4200];
         run_path(path, sizeof path, run->args.out, files[kind]);
         rc |= png_write_grid(path, images->data, n, run->C, run->H, run->W, LATENT_ROWS, LATENT_COLS, 0);
@@ -404,7 +214,7 @@ static int write_latent_pictures(GanRun *run, Generator *g) {
 }
 
 // ---------------------------------------------------------------------------
-// 5. main: flags, data, networks, optimizers, the loop, the kernel times.
+// 4. main: flags, data, networks, optimizers, the loop, the kernel times.
 
 int main(int argc, char **argv) {
     GanRun run;
@@ -445,17 +255,19 @@ int main(int argc, char **argv) {
     run.evaluate = 1;  // FID, inception score, classes covered, class KL at the end
     if (gan_run_load_data(&run) != 0) return 1;
 
-    student_conv = strcmp(conv_algo, "student") == 0;
-    student_bn = strcmp(bn_kernel, "student") == 0;
-    use_bn = strcmp(bn_kernel, "none") != 0;
     ConvAlgo algo = !strcmp(conv_algo, "naive") ? CONV_NAIVE : !strcmp(conv_algo, "tiled") ? CONV_TILED : CONV_GEMM;
     t_set_conv_algo(algo);  // --conv student: the backward passes still use the library's GEMM kernels
 
-    static Generator g;      // static: built in place, never copied (nn.h)
-    static Discriminator d;
-    build_generator(&g, run.image_size, width, run.z_dim, run.C, &run.rng);
-    build_discriminator(&d, run.image_size, width, run.C, &run.rng);
-    g.sample_train_mode = strcmp(sample_bn, "train") == 0;
+    // The paper's nets (batch norm in both, a logit out), or none (--bn none).
+    DcganConfig cfg = dcgan_config(run.image_size, run.C, width, run.z_dim);
+    if (strcmp(bn_kernel, "none") == 0) cfg.g_norm = cfg.d_norm = DCGAN_NORM_NONE;
+    static DcganGenerator g;  // static: built in place, never copied (nn.h)
+    static DcganDiscriminator d;
+    dcgan_generator_init(&g, &cfg, &run.rng);
+    dcgan_discriminator_init(&d, &cfg, &run.rng);
+    g.sample_batch_stats = strcmp(sample_bn, "train") == 0;
+    // --conv student: exercises 3.1 (D) and 3.2 (G); --bn student: 3.3 (both, training mode).
+    g.hooks = d.hooks = student_hooks(strcmp(conv_algo, "student") == 0, strcmp(bn_kernel, "student") == 0);
     Optimizer *opt_g = optim_adam(&g.params, run.args.lr, run.beta1, 0.999f, 1e-8f, 0.0f);
     Optimizer *opt_d = optim_adam(&d.params, run.args.lr, run.beta1, 0.999f, 1e-8f, 0.0f);
     gan_run_track(&run, &g.params, &d.params, opt_g, opt_d);
@@ -471,19 +283,19 @@ int main(int argc, char **argv) {
     if (gan_run_begin(&run, "step d_loss g_loss D(x) D(G(z))", generate, &g) != 0) return 1;
 
     long first_step = run.step;
-    double t0 = now_seconds(), conv0 = t_conv_seconds(algo) + student_seconds;
+    double t0 = now_seconds(), conv0 = t_conv_seconds(algo) + student_conv_seconds();
     while (run.step < run.args.steps) {
         t_arena_reset();  // every tensor of the last step is garbage now
         StepStats s = train_step(&run, &g, &d, opt_g, opt_d);
         double row[5] = {0, s.d_loss, s.g_loss, s.d_real, s.d_fake};
         gan_run_step_done(&run, row, generate, &g);
     }
-    double seconds = now_seconds() - t0, conv_seconds = t_conv_seconds(algo) + student_seconds - conv0;
+    double seconds = now_seconds() - t0, conv_seconds = t_conv_seconds(algo) + student_conv_seconds() - conv0;
     long steps = run.step - first_step;
     // The kernels chosen are for training; the latent pictures, the 10,000
     // final samples and the evaluation use the fast ones.
     t_set_conv_algo(CONV_GEMM);
-    student_conv = student_bn = 0;
+    g.hooks = d.hooks = NULL;
 
     if (write_latent_pictures(&run, &g) != 0) run.failed = 1;
     Metrics m = {0};
@@ -502,7 +314,7 @@ int main(int argc, char **argv) {
     printf("time in convolutions while training (%ld steps, %.1f s, %.0f ms/step): %.1f s = %.0f%% with --conv %s",
            steps, seconds, steps ? 1000.0 * seconds / steps : 0.0, conv_seconds,
            seconds > 0 ? 100.0 * conv_seconds / seconds : 0.0, conv_algo);
-    if (!strcmp(conv_algo, "student")) printf(" (your loops of exercise 3.1: %.1f s)", student_seconds);
+    if (!strcmp(conv_algo, "student")) printf(" (your loops of exercise 3.1: %.1f s)", student_conv_seconds());
     printf("\n  all conv kernels of this process (training, pictures, evaluation): naive %.2f s, tiled %.2f s, gemm %.2f s\n",
            t_conv_seconds(CONV_NAIVE), t_conv_seconds(CONV_TILED), t_conv_seconds(CONV_GEMM));
     return rc;

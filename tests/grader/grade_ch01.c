@@ -1,10 +1,10 @@
-// grade_ch01.c: tests for the chapter 1 exercises (common/chapter_exercises.h):
+// grade_ch01.c: tests for the chapter 1 exercises (chapters/ch01_vanilla_gan/exercises.h):
 // 1.1 the discriminator loss, 1.2 the minimax generator loss, 1.3 the mode KL.
 // Expected values are computed here in double from the definitions (a stable
 // log-sigmoid, plain loops), never by calling solutions/. The losses are also
 // differentiated with t_grad, as training does, and compared with the
 // derivatives written out by hand.
-#include "chapter_exercises.h"
+#include "ch01_vanilla_gan/exercises.h"
 #include "grader.h"
 
 #include <math.h>

@@ -1,7 +1,7 @@
-// grade_ch02.c: tests for the chapter 2 exercise (common/chapter_exercises.h):
+// grade_ch02.c: tests for the chapter 2 exercise (chapters/ch02_nonsaturating/exercises.h):
 // 2.1 the non-saturating generator loss -mean log D(G(z)). Expected values
 // are computed here in double from the definition (a stable log-sigmoid).
-#include "chapter_exercises.h"
+#include "ch02_nonsaturating/exercises.h"
 #include "grader.h"
 
 #include <math.h>

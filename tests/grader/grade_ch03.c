@@ -1,10 +1,10 @@
-// grade_ch03.c: tests for the chapter 3 exercises (common/chapter_exercises.h):
+// grade_ch03.c: tests for the chapter 3 exercises (chapters/ch03_dcgan/exercises.h):
 // 3.1 conv2d forward with loops, 3.2 the transposed conv as conv's backward,
 // 3.3 batch norm's training-mode forward. Expected values come from plain
 // loops in double written here, never from solutions/ or the library's
 // conv kernels; the shapes include the DCGAN layers and awkward ones (batch
 // 1, odd sizes, H != W, a stride of 3, output padding).
-#include "chapter_exercises.h"
+#include "ch03_dcgan/exercises.h"
 #include "grader.h"
 
 #include <math.h>
