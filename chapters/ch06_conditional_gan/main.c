@@ -32,20 +32,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ch01_vanilla_gan/exercises.h"      // the losses: 1.1
+#include "ch02_nonsaturating/exercises.h"    // and 2.1
 #include "ch06_conditional_gan/exercises.h"  // ex_concat_label (6.1), ex_projection (6.2)
-#include "chapter_exercises.h"               // the losses of chapters 1-2 (1.1, 2.1)
+#include "dcgan.h"      // chapter 3's networks with class conditioning, shared with chapters 3-5
 #include "eval_mnist.h"
-#include "gan_run.h"  // data, logs, samples, checkpoints: the plumbing of chapters 1-3
+#include "gan_run.h"    // data with labels, logs, samples, checkpoints: the plumbing of chapters 1-5
 #include "png.h"
 
 #define CLASSES 10   // MNIST digits, Fashion-MNIST garments
-#define LAYERS 4     // 32x32: four layers in each net (chapter 3)
-
-static int g_embed = 0;        // --g-label embed: G learns its label code
-static int d_projection = 1;   // --cond projection (1) or concat (0)
 
 // ---------------------------------------------------------------------------
-// 1. The networks: chapter 3's DCGAN (width W = --width) with the label added.
+// 1. The networks: chapter 3's DCGAN (common/dcgan.h, width W = --width) with
+//    the label added.
 //
 //   G  [z, code(y)] (B, 100 + 10) viewed as (B, 110, 1, 1)          exercise 6.1
 //      up1 ConvT(110, 4W, 4, 1, 0) BN ReLU   1 -> 4
@@ -65,130 +64,35 @@ static int d_projection = 1;   // --cond projection (1) or concat (0)
 // layer mix the label into everything that follows (it may also ignore it),
 // the projection puts it at the very end as an inner product, which Miyato
 // & Koyama derive from the form of the optimal D (its log-likelihood ratio
-// under a log-linear model of p(y | x)).
+// under a log-linear model of p(y | x)). E_D starts at N(0, 0.02) like the
+// other weights: phi sums 16 positions of 4W features, so a unit-variance
+// table would start the projection term in the tens and drown psi.
+//
+// dcgan.h builds both nets; the two places where the label joins them go
+// through your exercises, by the networks' hooks (as chapter 3's kernels do).
 
-typedef struct {
-    Params params;                    // "G.up1.weight", "G.embed.weight", ...
-    Embedding embed;                  // --g-label embed only
-    ConvTranspose2d up[LAYERS];
-    BatchNorm2d bn[LAYERS - 1];
-    int z_dim;
-    // What generate() draws (section 3): labels for its next call, or NULL
-    // for the pictures' rule.
-    Tensor *labels;
-    int only_class;                   // --class K: the pictures show class K only (-1: one class per row)
-    int n_fixed;                      // the size of a picture batch (100)
-} Generator;
+static Tensor *strip_codes;  // section 3: while set, G reads these codes instead of code(y)
 
-typedef struct {
-    Params params;                    // "D.conv1.weight", "D.embed.weight", ...
-    Conv2d conv[LAYERS];
-    BatchNorm2d bn[LAYERS];           // bn[1], bn[2]
-    Embedding embed;                  // --cond projection only: E_D
-} Discriminator;
+// [x, code] (exercise 6.1): G's [z, code(y)] (x 2-D) and D's label maps (x 4-D).
+static Tensor *concat_label(Tensor *x, Tensor *code) {
+    return ex_concat_label(x, x->ndim == 2 && strip_codes ? strip_codes : code);
+}
+static const DcganHooks label_hooks = {.concat_label = concat_label, .projection = ex_projection};  // 6.1, 6.2
 
-static void build_generator(Generator *g, int width, int z_dim, int channels, Rng *rng) {
-    params_init(&g->params, "G");
-    g->z_dim = z_dim;
-    int in = z_dim + CLASSES;  // one-hot and embedding codes are both 10 wide
-    for (int i = 0; i < LAYERS; i++) {
-        int last = i == LAYERS - 1, out = last ? channels : width << (LAYERS - 2 - i);
-        char name[16];
-        snprintf(name, sizeof name, "up%d", i + 1);
-        if (i == 0) conv_transpose2d_init(&g->up[i], &g->params, name, in, out, 4, 1, 0, 0, NO_BIAS, rng);
-        else conv_transpose2d_init(&g->up[i], &g->params, name, in, out, 4, 2, 1, 0, NO_BIAS, rng);
-        if (!last) {
-            snprintf(name, sizeof name, "bn%d", i + 1);
-            batch_norm2d_init(&g->bn[i], &g->params, name, out);
-        }
-        in = out;
-    }
-    nn_init_dcgan(&g->params, rng);  // weights N(0, 0.02), BN gamma N(1, 0.02), beta 0
-    if (g_embed) embedding_init(&g->embed, &g->params, "embed", CLASSES, CLASSES, rng);  // N(0, 1): as loud as a one-hot
+// G's code of labels y (B): onehot(y) (B, 10), or the learned rows E_G[y].
+static Tensor *label_code(DcganGenerator *g, Tensor *labels) {
+    return g->cfg.g_label == DCGAN_LABEL_EMBEDDING ? embedding_forward(&g->embed, labels)
+                                                   : t_one_hot(labels, CLASSES);
 }
 
-static void build_discriminator(Discriminator *d, int width, int channels, Rng *rng) {
-    params_init(&d->params, "D");
-    int in = channels + (d_projection ? 0 : CLASSES);
-    for (int i = 0; i < LAYERS; i++) {
-        int last = i == LAYERS - 1, out = last ? 1 : width << i;
-        char name[16];
-        snprintf(name, sizeof name, "conv%d", i + 1);
-        if (last) conv2d_init(&d->conv[i], &d->params, name, in, out, 4, 1, 0, NO_BIAS, rng);
-        else conv2d_init(&d->conv[i], &d->params, name, in, out, 4, 2, 1, NO_BIAS, rng);
-        if (i > 0 && !last) {
-            snprintf(name, sizeof name, "bn%d", i + 1);
-            batch_norm2d_init(&d->bn[i], &d->params, name, out);
-        }
-        in = out;
-    }
-    nn_init_dcgan(&d->params, rng);
-    if (d_projection) {
-        // N(0, 0.02) like the other weights: phi sums 16 positions of 4W
-        // features, so a unit-variance E_D would start the projection term
-        // in the tens and drown psi.
-        embedding_init(&d->embed, &d->params, "embed", CLASSES, d->conv[LAYERS - 1].in_ch, rng);
-        t_scale_(d->embed.weight, 0.02f);
-    }
-}
-
-// The code G reads for labels y (B): onehot(y) (B, 10), a constant, or the
-// learned rows E_G[y] (B, 10).
-static Tensor *label_code(Generator *g, Tensor *labels) {
-    return g_embed ? embedding_forward(&g->embed, labels) : t_one_hot(labels, CLASSES);
-}
-
-// G(z, code): z (B, z_dim), code (B, 10) -> images (B, C, 32, 32) in [-1, 1].
-// It takes the code, not y, so that section 3 can feed it codes between two
-// classes.
-static Tensor *generator_forward(Generator *g, Tensor *z, Tensor *code) {
-    Tensor *h = ex_concat_label(z, code);  // [z, code(y)] (B, z_dim + 10)   exercise 6.1
-    h = t_reshape(h, 4, (int[]){z->shape[0], h->shape[1], 1, 1});
-    for (int i = 0; i < LAYERS; i++) {
-        h = conv_transpose2d_forward(&g->up[i], h);
-        h = i < LAYERS - 1 ? t_relu(batch_norm2d_forward(&g->bn[i], h)) : t_tanh(h);
-    }
-    return h;
-}
-
-// D's logit for the pairs (x, y): x (B, C, 32, 32), labels (B) -> (B, 1).
-static Tensor *discriminator_forward(Discriminator *d, Tensor *x, Tensor *labels) {
-    int B = x->shape[0];
-    Tensor *h = d_projection ? x : ex_concat_label(x, t_one_hot(labels, CLASSES));  // label maps, exercise 6.1
-    for (int i = 0; i < LAYERS - 1; i++) {
-        h = conv2d_forward(&d->conv[i], h);
-        if (i > 0) h = batch_norm2d_forward(&d->bn[i], h);  // no BN on D's input layer
-        h = t_leaky_relu(h, 0.2f);
-    }
-    Tensor *psi = t_reshape(conv2d_forward(&d->conv[LAYERS - 1], h), 2, (int[]){B, 1});
-    if (!d_projection) return psi;
-    int F = h->shape[1];
-    Tensor *phi = t_sum_dim(t_reshape(h, 3, (int[]){B, F, h->shape[2] * h->shape[3]}), 2, 0);  // (B, 4W)
-    return t_add(psi, ex_projection(phi, d->embed.weight, labels));  // psi + <E_D[y], phi>, exercise 6.2
-}
-
-// Freeze or unfreeze a network (as in chapters 1-3).
-static void set_trainable(Params *ps, int on) {
-    for (int i = 0; i < ps->count; i++)
-        if (param_is_trainable(&ps->items[i])) ps->items[i].t->requires_grad = on;
-}
+// G(z, y) for the pictures, the final samples and the evaluation (the
+// signature gan_run.h wants): batch norm with its running statistics.
+static Tensor *generate(void *model, Tensor *z, Tensor *labels) { return dcgan_sample(model, z, labels); }
 
 // ---------------------------------------------------------------------------
 // 2. One training step: chapter 3's, with labels. The real batch keeps its
 //    own labels; every generated image gets a label drawn uniformly, and D
 //    judges it against that label.
-
-// The labels of the batch gan_real_batch just returned (B), read from the
-// same epoch order it used. (Plumbing that belongs in gan_run.c: the shared
-// building blocks will return the labels with the batch.)
-static Tensor *real_labels(GanRun *run) {
-    int B = run->args.batch;
-    long per_epoch = run->images.n / B, k = (long)run->batches_drawn->data[0] - 1;
-    const int *idx = run->perm + (k % per_epoch) * B;
-    Tensor *y = t_empty(1, B);
-    for (int i = 0; i < B; i++) y->data[i] = run->images.labels[idx[i]];
-    return y;
-}
 
 // y' (B), uniform over the classes, from the run's generator.
 static Tensor *random_labels(GanRun *run, int B) {
@@ -201,19 +105,21 @@ typedef struct {
     double d_loss, g_loss, d_real, d_fake;
 } StepStats;
 
-static StepStats train_step(GanRun *run, Generator *g, Discriminator *d, Optimizer *opt_g, Optimizer *opt_d) {
+static StepStats train_step(GanRun *run, DcganGenerator *g, DcganDiscriminator *d, Optimizer *opt_g,
+                            Optimizer *opt_d) {
     StepStats s;
     int B = run->args.batch;
 
     // D step: real pairs (x, y) against generated pairs (G(z, y'), y').
-    Tensor *x = gan_real_batch(run);   // (B, C, 32, 32)
-    Tensor *y = real_labels(run);      // (B)
-    Tensor *z = gan_noise(run, B);     // (B, z_dim)
+    Tensor *y;
+    Tensor *x = gan_real_batch_labeled(run, &y);  // (B, C, 32, 32) and its labels (B)
+    Tensor *z = gan_noise(run, B);                // (B, z_dim)
     Tensor *y_fake = random_labels(run, B);
     int prev = t_set_grad_enabled(0);
-    Tensor *fake = generator_forward(g, z, label_code(g, y_fake));  // no graph: the D step must not reach G
+    Tensor *fake = dcgan_generator_forward(g, z, y_fake);  // no graph: the D step must not reach G
     t_set_grad_enabled(prev);
-    Tensor *logits_real = discriminator_forward(d, x, y), *logits_fake = discriminator_forward(d, fake, y_fake);
+    Tensor *logits_real = dcgan_discriminator_forward(d, x, y);
+    Tensor *logits_fake = dcgan_discriminator_forward(d, fake, y_fake);
     Tensor *loss_d = ex_discriminator_loss(logits_real, logits_fake);  // exercise 1.1
     optim_zero_grad(opt_d);
     t_backward(loss_d);
@@ -223,64 +129,44 @@ static StepStats train_step(GanRun *run, Generator *g, Discriminator *d, Optimiz
     s.d_fake = gan_mean_probability(logits_fake);
 
     // G step: fresh noise and labels; G is graded on the pair it makes.
-    set_trainable(&d->params, 0);
+    params_requires_grad(&d->params, 0);  // freeze D: G's step computes no gradient for D's weights
     z = gan_noise(run, B);
     y_fake = random_labels(run, B);
-    Tensor *logits = discriminator_forward(d, generator_forward(g, z, label_code(g, y_fake)), y_fake);
+    Tensor *logits = dcgan_discriminator_forward(d, dcgan_generator_forward(g, z, y_fake), y_fake);
     Tensor *loss_g = ex_generator_loss_nonsaturating(logits);  // exercise 2.1
     optim_zero_grad(opt_g);
     t_backward(loss_g);
     optim_step(opt_g);
-    set_trainable(&d->params, 1);
+    params_requires_grad(&d->params, 1);
     s.g_loss = t_item(loss_g);
     return s;
 }
 
 // ---------------------------------------------------------------------------
-// 3. The pictures.
+// 3. The pictures. gan_run.h draws the grids with one class per row (row k
+//    asks for class k; --class K: every image asks for K), and the 10,000
+//    final samples with 1,000 of each class (sample i asks for i mod 10),
+//    whose labels it writes to samples_labels.idx.
 //
-// gan_run.h draws every picture and the final samples through generate(z),
-// which does not take labels yet; the labels come from the model:
-//   g->labels set: those (the evaluation of section 4);
-//   else sample i of a batch is class (i / 10) mod 10: a 10 x 10 grid has one
-//   class per row, and the 10,000 final samples (drawn in batches of 500)
-//   are 1,000 of each class, the labels samples_labels.idx records;
-//   --class K: a picture batch (100 images) is all class K.
-// Batch norm uses its running statistics (eval mode), as in chapter 3.
-
-static Tensor *generate(void *model, Tensor *z) {
-    Generator *g = model;
-    int B = z->shape[0];
-    Tensor *labels = g->labels;
-    if (!labels) {
-        labels = t_empty(1, B);
-        for (int i = 0; i < B; i++)
-            labels->data[i] = (float)(g->only_class >= 0 && B == g->n_fixed ? g->only_class : (i / 10) % CLASSES);
-    }
-    params_set_training(&g->params, 0);
-    Tensor *x = generator_forward(g, z, label_code(g, labels));
-    params_set_training(&g->params, 1);
-    return x;
-}
-
 // class_strip.png: one row per class k, z fixed along the row, the code
 // moving in 10 steps from code(k) to code(k + 1): (1 - t) code(k) + t code(k + 1).
 // With one-hot codes the middle images get half of each one-hot, an input G
 // never saw; a learned embedding passes through points between two rows of E_G.
 #define SEED_STRIP 0x57819ull
-static int write_class_strip(GanRun *run, Generator *g) {
+static int write_class_strip(GanRun *run, DcganGenerator *g) {
     enum { COLS = 10 };
-    int n = CLASSES * COLS, dim = g->z_dim;
+    int n = CLASSES * COLS, dim = run->z_dim;
     Rng rng;
     rng_seed(&rng, (uint64_t)run->args.seed ^ SEED_STRIP);
     int prev = t_set_grad_enabled(0);
     t_arena_reset();
-    Tensor *z = t_empty(2, n, dim), *ends = t_empty(1, 2 * CLASSES);
+    Tensor *z = t_empty(2, n, dim), *ends = t_empty(1, 2 * CLASSES), *labels = t_empty(1, n);
     for (int k = 0; k < CLASSES; k++) {
         float *row = z->data + (long)k * COLS * dim;
         for (int j = 0; j < dim; j++) row[j] = rng_normal(&rng);
         for (int c = 1; c < COLS; c++) memcpy(row + (long)c * dim, row, (size_t)dim * sizeof(float));
         ends->data[2 * k] = (float)k, ends->data[2 * k + 1] = (float)((k + 1) % CLASSES);
+        for (int c = 0; c < COLS; c++) labels->data[k * COLS + c] = (float)k;  // (not read: the codes are)
     }
     Tensor *end_codes = label_code(g, ends);  // (20, 10): code(k), code(k + 1) for each row
     Tensor *code = t_empty(2, n, CLASSES);
@@ -290,27 +176,14 @@ static int write_class_strip(GanRun *run, Generator *g) {
             const float *a = end_codes->data + 2 * k * CLASSES, *b = a + CLASSES;
             for (int j = 0; j < CLASSES; j++) code->data[(k * COLS + c) * CLASSES + j] = (1 - t) * a[j] + t * b[j];
         }
-    params_set_training(&g->params, 0);
-    Tensor *images = generator_forward(g, z, code);
-    params_set_training(&g->params, 1);
+    strip_codes = code;
+    Tensor *images = dcgan_sample(g, z, labels);
+    strip_codes = NULL;
     t_set_grad_enabled(prev);
     char path[4200];
     run_path(path, sizeof path, run->args.out, "class_strip.png");
     int rc = png_write_grid(path, images->data, n, run->C, run->H, run->W, CLASSES, COLS, 0);
     if (rc == 0) printf("class strip: %s (row k: z fixed, the label code from class k to k + 1)\n", path);
-    return rc;
-}
-
-// samples_labels.idx: the label asked for each image of samples.idx (IDX,
-// unsigned byte, 10,000 entries), so any classifier can check them.
-static int write_sample_labels(GanRun *run, int n) {
-    unsigned char *labels = malloc((size_t)n);
-    if (!labels) return -1;
-    for (int i = 0; i < n; i++) labels[i] = (unsigned char)((i / 10) % CLASSES);  // generate()'s rule
-    char path[4200];
-    run_path(path, sizeof path, run->args.out, "samples_labels.idx");
-    int rc = idx_write(path, labels, 1, (int[]){n});
-    free(labels);
     return rc;
 }
 
@@ -367,7 +240,7 @@ static float *dataset_features(const EvalCache *c, const char *name, Split split
     return feats;
 }
 
-static void evaluate_labels(GanRun *run, Generator *g, Metrics *m) {
+static void evaluate_labels(GanRun *run, DcganGenerator *g, Metrics *m) {
     EvalCache *c = eval_cache_new(run->args.dataset, NULL);
     char path[4200], err[1024];
     eval_classifier_path(run->args.dataset, path, sizeof path);
@@ -388,12 +261,11 @@ static void evaluate_labels(GanRun *run, Generator *g, Metrics *m) {
         t_arena_reset();
         Tensor *z = t_empty(2, chunk, run->z_dim);
         rng_fill_normal(&rng, z, 0.0f, 1.0f);
-        g->labels = t_empty(1, chunk);
-        for (int j = 0; j < chunk; j++) g->labels->data[j] = labels[i + j] = (float)((i + j) % CLASSES);
-        Tensor *x = generate(g, z);
+        Tensor *y = t_empty(1, chunk);
+        for (int j = 0; j < chunk; j++) y->data[j] = labels[i + j] = (float)((i + j) % CLASSES);
+        Tensor *x = generate(g, z, y);
         memcpy(images + (size_t)i * run->x_dim, x->data, (size_t)chunk * run->x_dim * sizeof(float));
     }
-    g->labels = NULL;
     t_set_grad_enabled(prev);
     for (int i = 0; i < n; i++) asked[i] = (unsigned char)labels[i];
 
@@ -493,9 +365,8 @@ int main(int argc, char **argv) {
                   "samples_labels.idx, metrics.txt (FID, inception score, label accuracy, per-class figures) and\n"
                   "checkpoint.bin to --out.",
                   "cond g-label width");
-    d_projection = strcmp(cond, "projection") == 0;
-    g_embed = strcmp(g_label, "embed") == 0;
     run.image_size = 32;
+    run.n_classes = CLASSES;  // the pictures and the final samples ask G for classes
     run.evaluate = 0;  // section 4 scores the samples itself, with their labels
     if (gan_run_load_data(&run) != 0) return 1;
     if (run.images.n_classes != CLASSES) {
@@ -504,23 +375,30 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    static Generator g;      // static: built in place, never copied (nn.h)
-    static Discriminator d;
-    build_generator(&g, width, run.z_dim, run.C, &run.rng);
-    build_discriminator(&d, width, run.C, &run.rng);
-    g.only_class = only_class;
-    g.n_fixed = run.n_fixed;
+    if (only_class >= 0)  // --class K: every picture asks for class K
+        for (int i = 0; i < run.n_fixed; i++) run.fixed_labels->data[i] = (float)only_class;
+
+    DcganConfig cfg = dcgan_config(32, run.C, width, run.z_dim);
+    cfg.n_classes = CLASSES;
+    cfg.g_label = strcmp(g_label, "embed") == 0 ? DCGAN_LABEL_EMBEDDING : DCGAN_LABEL_ONE_HOT;
+    cfg.d_label = strcmp(cond, "projection") == 0 ? DCGAN_D_PROJECTION : DCGAN_D_CONCAT;
+    static DcganGenerator g;      // static: built in place, never copied (nn.h)
+    static DcganDiscriminator d;
+    dcgan_generator_init(&g, &cfg, &run.rng);
+    dcgan_discriminator_init(&d, &cfg, &run.rng);
+    g.hooks = d.hooks = &label_hooks;  // the label enters through exercises 6.1 and 6.2
     Optimizer *opt_g = optim_adam(&g.params, run.args.lr, run.beta1, 0.999f, 1e-8f, 0.0f);
     Optimizer *opt_d = optim_adam(&d.params, run.args.lr, run.beta1, 0.999f, 1e-8f, 0.0f);
     gan_run_track(&run, &g.params, &d.params, opt_g, opt_d);
     if (run.sample_only) return gan_run_sample(&run, generate, &g);
 
-    printf("G: [z, %s(y)] %d + %d -> ConvT %d", g_embed ? "embed" : "onehot", run.z_dim, CLASSES, g.up[0].out_ch);
-    for (int i = 1; i < LAYERS; i++) printf(" -> %d", g.up[i].out_ch);
+    printf("G: [z, %s(y)] %d + %d -> ConvT %d", g_label, run.z_dim, CLASSES, g.up[0].out_ch);
+    for (int i = 1; i < g.layers; i++) printf(" -> %d", g.up[i].out_ch);
     printf(" channels, %dx%d images (%ld parameters)\n", run.H, run.W, params_numel(&g.params, 1));
-    printf("D: %s, Conv %d", d_projection ? "projection" : "concat (label maps)", d.conv[0].in_ch);
-    for (int i = 0; i < LAYERS; i++) printf(" -> %d", d.conv[i].out_ch);
-    printf("%s (%ld parameters)\n", d_projection ? " + <E_D[y], phi(x)>" : "", params_numel(&d.params, 1));
+    int projection = cfg.d_label == DCGAN_D_PROJECTION;
+    printf("D: %s, Conv %d", projection ? "projection" : "concat (label maps)", d.conv[0].in_ch);
+    for (int i = 0; i < d.layers; i++) printf(" -> %d", d.conv[i].out_ch);
+    printf("%s (%ld parameters)\n", projection ? " + <E_D[y], phi(x)>" : "", params_numel(&d.params, 1));
     if (gan_run_begin(&run, "step d_loss g_loss D(x,y) D(G(z,y),y)", generate, &g) != 0) return 1;
 
     while (run.step < run.args.steps) {
@@ -536,8 +414,5 @@ int main(int argc, char **argv) {
     metrics_set_str(&m, "g_label", g_label);
     metrics_set(&m, "width", width);
     evaluate_labels(&run, &g, &m);
-    int rc = gan_run_finish(&run, &m, generate, &g);
-    if (write_sample_labels(&run, EVAL_N) != 0) rc = 1;
-    else printf("samples_labels.idx: the class asked for each image of samples.idx ((i / 10) mod 10)\n");
-    return rc;
+    return gan_run_finish(&run, &m, generate, &g);  // samples.idx beside samples_labels.idx
 }
