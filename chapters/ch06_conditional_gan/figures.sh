@@ -6,6 +6,7 @@
 # into runs/ch6-figures/<name>/, then copies into chapters/ch06_conditional_gan/:
 #   grid_projection.png   the default run's last grid (one class per row, step 2000)
 #   early_projection.png  its grid at step 500
+#   mid_projection.png    its grid at step 1000 (beside the concat run's, same steps)
 #   strip_projection.png  its class_strip.png (z fixed along a row, label code from k to k + 1)
 #   loss_projection.png   its loss.png (when gnuplot is installed)
 #   grid_concat.png       the concat run's last grid (step 1000)
@@ -37,6 +38,7 @@ train concat --cond concat --steps 1000
 p=$out/projection
 cp "$p/samples_002000.png" "$dst/grid_projection.png"
 cp "$p/samples_000500.png" "$dst/early_projection.png"
+cp "$p/samples_001000.png" "$dst/mid_projection.png"
 cp "$p/class_strip.png" "$dst/strip_projection.png"
 [ -s "$p/loss.png" ] && cp "$p/loss.png" "$dst/loss_projection.png"
 cp "$out/concat/samples_001000.png" "$dst/grid_concat.png"
