@@ -410,3 +410,12 @@ endif
 .PHONY: cuda-chapters-emu
 cuda-chapters-emu: $(EMU_BUILD)/chapter1 $(EMU_BUILD)/chapter3
 	@GANBOOK_CUDA_CH3=1 BUILD=$(BUILD) bash tests/test_cuda_chapters.sh
+# --- ch6: chapter 6's figures, and the image scoreboard of chapters 3-6 ---------------
+# make eval-images [EVAL_CHAPTERS="3 6"] [EXTRA="--steps 20"]: trains the image
+# chapters on MNIST, one table (chapters/eval_images.sh says how long).
+# make figures-ch6: the default runs behind chapter 6's README pictures.
+.PHONY: eval-images figures-ch6
+eval-images: $(filter chapter3 chapter4 chapter5 chapter6,$(CHAPTERS))
+	@EVAL_CHAPTERS="$(or $(EVAL_CHAPTERS),3 4 5 6)" EXTRA="$(EXTRA)" bash chapters/eval_images.sh
+figures-ch6: chapter6
+	@bash chapters/ch06_conditional_gan/figures.sh

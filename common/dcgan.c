@@ -180,7 +180,7 @@ Tensor *dcgan_generator_forward(DcganGenerator *g, Tensor *z, Tensor *labels) {
     if (c->n_classes > 0) {
         Tensor *y = checked_labels("generator", c->n_classes, labels, B);
         Tensor *code = c->g_label == DCGAN_LABEL_ONE_HOT ? t_one_hot(y, c->n_classes) : embedding_forward(&g->embed, y);
-        h = t_concat(z, code, 1);  // (B, Z + L)
+        h = g->hooks && g->hooks->concat_label ? g->hooks->concat_label(z, code) : t_concat(z, code, 1);  // (B, Z + L)
     }
     h = t_reshape(h, 4, (int[]){B, c->z_dim + g->label_dim, 1, 1});  // z as a 1x1 image
     for (int i = 0; i < g->layers; i++) {
@@ -203,8 +203,12 @@ Tensor *dcgan_discriminator_forward(DcganDiscriminator *d, Tensor *x, Tensor *la
     Tensor *y = c->n_classes > 0 ? checked_labels("discriminator", c->n_classes, labels, B) : NULL;
     Tensor *h = x;
     if (y && c->d_label == DCGAN_D_CONCAT) {  // K label maps as extra input channels
-        Tensor *onehot = t_reshape(t_one_hot(y, c->n_classes), 4, (int[]){B, c->n_classes, 1, 1});
-        h = t_concat(x, t_expand(onehot, 4, (int[]){B, c->n_classes, S, S}), 1);
+        if (d->hooks && d->hooks->concat_label) {
+            h = d->hooks->concat_label(x, t_one_hot(y, c->n_classes));
+        } else {
+            Tensor *onehot = t_reshape(t_one_hot(y, c->n_classes), 4, (int[]){B, c->n_classes, 1, 1});
+            h = t_concat(x, t_expand(onehot, 4, (int[]){B, c->n_classes, S, S}), 1);
+        }
     }
     for (int i = 0; i < d->layers - 1; i++) {
         h = conv(d->hooks, &d->conv[i], h);
@@ -217,8 +221,12 @@ Tensor *dcgan_discriminator_forward(DcganDiscriminator *d, Tensor *x, Tensor *la
     if (y && c->d_label == DCGAN_D_PROJECTION) {
         int F = phi->shape[1];
         Tensor *pooled = t_reshape(t_sum_to(phi, 4, (int[]){B, F, 1, 1}), 2, (int[]){B, F});  // sum over 4x4
-        Tensor *v = t_embedding(d->embed, y);                                                  // (B, F)
-        out = t_add(out, t_sum_to(t_mul(v, pooled), 2, (int[]){B, 1}));                       // + <V[y], pool(phi)>
+        if (d->hooks && d->hooks->projection) {
+            out = t_add(out, d->hooks->projection(pooled, d->embed, y));
+        } else {
+            Tensor *v = t_embedding(d->embed, y);                                              // (B, F)
+            out = t_add(out, t_sum_to(t_mul(v, pooled), 2, (int[]){B, 1}));                   // + <V[y], pool(phi)>
+        }
     }
     return out;
 }

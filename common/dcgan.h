@@ -114,6 +114,12 @@ typedef struct DcganHooks {
     Tensor *(*conv)(const Conv2d *m, Tensor *x);
     Tensor *(*conv_transpose)(const ConvTranspose2d *m, Tensor *x);
     Tensor *(*batch_norm)(const BatchNorm2d *m, Tensor *x);
+    // Class conditioning (chapter 6's exercises 6.1 and 6.2; NULL: the library's ops):
+    // concat_label(x, code): [x, code] along dim 1; x (B,Z) is G's z, x (B,C,S,S) is D's
+    //   image, code (B,K) then spread over K constant maps -> (B,C+K,S,S);
+    // projection(phi, V, labels): <V[y_i], phi_i> per sample, phi (B,F), V (K,F) -> (B,1).
+    Tensor *(*concat_label)(Tensor *x, Tensor *code);
+    Tensor *(*projection)(Tensor *phi, Tensor *embed, Tensor *labels);
 } DcganHooks;
 
 // Per-channel scale and shift after a per-sample layer norm (see above).

@@ -93,6 +93,7 @@
     SUITE(grade_ch03) \
     SUITE(grade_ch04) \
     SUITE(grade_ch05) \
+    SUITE(grade_ch06) \
     SUITE(grade_ch07)
 
 #define SUITE(name) extern const GradeTest name[];
