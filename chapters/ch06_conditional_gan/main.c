@@ -365,6 +365,7 @@ int main(int argc, char **argv) {
                   "samples_labels.idx, metrics.txt (FID, inception score, label accuracy, per-class figures) and\n"
                   "checkpoint.bin to --out.",
                   "cond g-label width");
+    gan_run_cpu_only(&run, "the fake labels, the class strip and the per-class scores are made on the host");
     run.image_size = 32;
     run.n_classes = CLASSES;  // the pictures and the final samples ask G for classes
     run.evaluate = 0;  // section 4 scores the samples itself, with their labels
