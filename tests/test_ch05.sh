@@ -64,8 +64,8 @@ t "chapter5: 20 steps on ring8 exit 0" "[ $status -eq 0 ]" || show $d.a.log
 t "chapter5: loss.dat has the critic's columns and 5 rows (steps 1, 5, ..., 20)" "dat_ok $d/a/loss.dat '$header' 5"
 t "chapter5: the penalty column is >= 0 and the norms column > 0" \
     "awk 'NR > 1 && (\$5 < 0 || \$6 <= 0) { bad = 1 } END { exit bad }' $d/a/loss.dat"
-t "chapter5: metrics.txt has the toy metrics and lambda 10, n_critic 2, critic_norm none" \
-    "[ '$(metric $d/a modes_total)' = 8 ] && [ -n '$(metric $d/a modes_covered)' ] && [ '$(metric $d/a lambda)' = 10 ] && [ '$(metric $d/a n_critic)' = 2 ] && [ '$(metric $d/a critic_norm)' = none ]"
+t "chapter5: metrics.txt has the toy metrics and lambda 0.1 (the toys' default), n_critic 2, critic_norm none" \
+    "[ '$(metric $d/a modes_total)' = 8 ] && [ -n '$(metric $d/a modes_covered)' ] && [ '$(metric $d/a lambda)' = 0.1 ] && [ '$(metric $d/a n_critic)' = 2 ] && [ '$(metric $d/a critic_norm)' = none ]"
 t "chapter5: critic_000000/10/20.dat: a 100x100 grid, then 1,000 real and 1,000 generated points" \
     "for s in 000000 000010 000020; do [ \$(awk 'NF == 3' $d/a/critic_\$s.dat | wc -l) -eq 10000 ] && [ \$(awk 'NF == 2' $d/a/critic_\$s.dat | wc -l) -eq 2000 ] || exit 1; done"
 t "chapter5: gradnorm_hist.dat holds 2,500 positive norms; their mean is in metrics.txt" \
@@ -131,8 +131,8 @@ tiny="--dataset mnist --width 4 --batch 8 --n-critic 2 --threads 1 --log-every 2
 run $d.a.log ch5 $tiny --steps 4 --out $d/a
 status=$?
 t "chapter5: 4 steps of the conv critic (layer norm) on images exit 0" "[ $status -eq 0 ]" || show $d.a.log
-t "chapter5: images: loss.dat has 3 rows, metrics say critic_norm layer, width 4" \
-    "dat_ok $d/a/loss.dat '$header' 3 && [ '$(metric $d/a critic_norm 2>/dev/null)' = layer ] && [ '$(metric $d/a width 2>/dev/null)' = 4 ]"
+t "chapter5: images: loss.dat has 3 rows, metrics say critic_norm layer, width 4, lambda 10 (the paper's)" \
+    "dat_ok $d/a/loss.dat '$header' 3 && [ '$(metric $d/a critic_norm 2>/dev/null)' = layer ] && [ '$(metric $d/a width 2>/dev/null)' = 4 ] && [ '$(metric $d/a lambda 2>/dev/null)' = 10 ]"
 t "chapter5: images: samples.idx holds 10,000 images of 32x32, sample grids are PNGs" \
     "[ \$(wc -c <$d/a/samples.idx) -eq $((16 + 10000 * 1024)) ] && png_ok $d/a/samples_000000.png && png_ok $d/a/samples_000004.png"
 t "chapter5: images: no classifier: 'evaluation skipped' with a HINT, and the run goes on" \

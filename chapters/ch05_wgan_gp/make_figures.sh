@@ -4,7 +4,7 @@
 # Runs ./chapter5 with its default settings on ring8 and on grid25 into
 # runs/figures/chapter5*/, then renders and copies into chapters/ch05_wgan_gp/:
 #   critic_ring_NNNNNN.png   the critic's heat map with real and generated points,
-#                            steps 0, 250, 1000 and the last (ring8)
+#                            steps 0, 500, 2000 and the last (ring8)
 #   critic_grid_last.png     the same at the end of the grid25 run
 #   gradnorm_hist.png        ||grad_x C(x_hat)|| of 2,500 interpolates at the end (ring8)
 #   loss.png                 loss.dat of the ring8 run (every 4th row)
@@ -51,7 +51,7 @@ for pair in "ring8:$ring:${RING_RUN:-}" "grid25:$grid:${GRID_RUN:-}"; do
     echo "   ($(($(date +%s) - start)) s)"
 done
 last=$(printf '%06d' "$(last_step "$ring")")
-for s in 000000 000250 001000 "$last"; do
+for s in 000000 000500 002000 "$last"; do
     plot_small critic.gp "datafile='$ring/critic_$s.dat'; outfile='$dst/critic_ring_$s.png'; extent=1.5; step=$((10#$s))"
 done
 glast=$(printf '%06d' "$(last_step "$grid")")
