@@ -9,21 +9,14 @@
 
 #include <math.h>
 
-// a /= max(||a||, 1e-12), the norm in double (torch.nn.functional.normalize).
-static inline void normalize(float *a, int n) {  // inline: the stub leaves it unused
-    double s = 0;
-    for (int i = 0; i < n; i++) s += (double)a[i] * a[i];
-    double norm = fmax(sqrt(s), 1e-12);
-    for (int i = 0; i < n; i++) a[i] = (float)(a[i] / norm);
-}
-
-// 7.1: v = normalize(W^T u), then u = normalize(W v). W is rows x cols.
-// Reference: 14 lines.
+// 7.1: v = normalize(W^T u), then u = normalize(W v). W is rows x cols;
+// normalize(a) = a / max(||a||, 1e-12), the norm in double.
+// Reference: 18 lines.
 void ex_power_iteration(const float *W, int rows, int cols, float *u, float *v) {
     // BEGIN EXERCISE 7.1
     // TODO 7.1: v = W^T u, then normalize v; u = W v, then normalize u (each sum in double; normalize:
     //     divide by max(norm, 1e-12)). W is row-major rows x cols; update u and v in place.
-    // Reference: 14 lines. Replace the TODO and the lines below with your code.
+    // Reference: 18 lines. Replace the TODO and the lines below with your code.
     (void)W; (void)rows; (void)cols; (void)u; (void)v;
     exercise_not_implemented("7.1", "exercises/ch07_spectral.c", "ex_power_iteration");
     // END EXERCISE 7.1
