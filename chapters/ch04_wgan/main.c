@@ -220,7 +220,10 @@ static Histogram weight_histogram(const Params *ps, float clip) {
     if (range <= 0.0) {  // no clipping: bin over the largest |w|
         for (int i = 0; i < ps->count; i++)
             if (param_is_trainable(&ps->items[i]))
-                for (long j = 0; j < ps->items[i].t->numel; j++) range = fmax(range, fabs(ps->items[i].t->data[j]));
+                for (long j = 0; j < ps->items[i].t->numel; j++) {
+                    double a = fabs(ps->items[i].t->data[j]);
+                    if (a > range) range = a;
+                }
         if (range == 0.0) range = 1.0;
     }
     h.lo = -range, h.hi = range;
@@ -234,8 +237,8 @@ static Histogram weight_histogram(const Params *ps, float clip) {
             b = b < 0 ? 0 : b >= HIST_BINS ? HIST_BINS - 1 : b;
             count[b]++;
             if (clip > 0.0f && fabsf(t->data[j]) == clip) at++;
-            total++;
         }
+        total += t->numel;
     }
     for (int b = 0; b < HIST_BINS; b++) h.fraction[b] = total ? (double)count[b] / total : 0.0;
     h.at_bound = total ? (double)at / total : 0.0;
