@@ -366,7 +366,10 @@ static double directional_error(DirCtx *c, Tensor *p, float h_max, double *analy
     // and the random part keeps every entry of a wrong gradient in play.
     Tensor *u = rand_tensor(-1, 1, p->ndim, p->shape);
     double gmax = 0, a = 0;
-    for (long i = 0; i < p->numel; i++) gmax = fmax(gmax, fabs(grad->data[i]));
+    for (long i = 0; i < p->numel; i++) {  // (not fmax: gcc 12's aarch64 vectorizer crashes on that reduction)
+        double a = fabs(grad->data[i]);
+        if (a > gmax) gmax = a;
+    }
     for (long i = 0; i < p->numel; i++) u->data[i] += gmax > 0 ? (float)(grad->data[i] / gmax) : 0.0f;
     for (long i = 0; i < p->numel; i++) a += (double)grad->data[i] * u->data[i];
     float *keep = malloc((size_t)p->numel * sizeof(float));
