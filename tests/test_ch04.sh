@@ -16,17 +16,7 @@ rm -rf "$tmp"
 mkdir -p "$tmp"
 pass=0
 fail=0
-ok() { pass=$((pass + 1)); [ "${CHECK_VERBOSE:-0}" = 1 ] && echo "  ok  : $1"; return 0; }
-bad() { fail=$((fail + 1)); echo "  FAIL: $1"; }
-t() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
-run() {  # LOG CMD...: runs CMD, stdout+stderr to LOG, returns its status
-    local log=$1
-    shift
-    "$@" >"$log" 2>&1
-}
-show() { sed 's/^/        /' "$1" | tail -n 15; }
-png_ok() { [ -s "$1" ] && [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }
-ckpt_ok() { [ -s "$1" ] && [ "$(head -c 6 "$1")" = GBCKPT ]; }
+. tests/support/sh_checks.sh  # t, run, show, png_ok, ckpt_ok, metric
 dat_ok() {  # FILE HEADER ROWS: the header, then ROWS rows of numbers whose first is an integer step
     [ "$(head -n 1 "$1")" = "$2" ] || return 1
     [ "$(tail -n +2 "$1" | wc -l)" -eq "$3" ] || return 1
@@ -35,7 +25,6 @@ dat_ok() {  # FILE HEADER ROWS: the header, then ROWS rows of numbers whose firs
     tail -n +2 "$1" | awk -v n=$((n - 1)) 'NF != n || $1 !~ /^[0-9]+$/ { bad = 1 }
         { for (i = 2; i <= NF; i++) if ($i !~ /^-?[0-9.]+(e[-+]?[0-9]+)?$/) bad = 1 } END { exit bad }'
 }
-metric() { sed -n "s/^$2 //p" "$1/metrics.txt" 2>/dev/null; }
 clean_error() {  # LOG STATUS WANT: one "error:" line, a HINT, exit WANT (or "fail": any non-zero below 128)
     local log=$1 status=$2 want=$3
     if [ "$want" = fail ]; then

@@ -17,17 +17,7 @@ rm -rf "$tmp"
 mkdir -p "$tmp"
 pass=0
 fail=0
-ok() { pass=$((pass + 1)); [ "${CHECK_VERBOSE:-0}" = 1 ] && echo "  ok  : $1"; return 0; }
-bad() { fail=$((fail + 1)); echo "  FAIL: $1"; }
-t() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
-run() {  # LOG CMD...: runs CMD, stdout+stderr to LOG, returns its status
-    local log=$1
-    shift
-    "$@" >"$log" 2>&1
-}
-show() { sed 's/^/        /' "$1" | tail -n 15; }
-png_ok() { [ -s "$1" ] && [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }
-ckpt_ok() { [ -s "$1" ] && [ "$(head -c 6 "$1")" = GBCKPT ]; }
+. tests/support/sh_checks.sh  # t, run, show, png_ok, ckpt_ok, metric
 dat_ok() {  # FILE HEADER ROWS
     [ "$(head -n 1 "$1")" = "$2" ] || return 1
     [ "$(tail -n +2 "$1" | wc -l)" -eq "$3" ] || return 1
@@ -36,7 +26,6 @@ dat_ok() {  # FILE HEADER ROWS
     tail -n +2 "$1" | awk -v n=$((n - 1)) 'NF != n || $1 !~ /^[0-9]+$/ { bad = 1 }
         { for (i = 2; i <= NF; i++) if ($i !~ /^-?[0-9.]+(e[-+]?[0-9]+)?$/) bad = 1 } END { exit bad }'
 }
-metric() { sed -n "s/^$2 //p" "$1/metrics.txt"; }
 has_metrics() {  # DIR KEY...: every key has a value in DIR/metrics.txt
     local dir=$1 k
     shift

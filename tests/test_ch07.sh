@@ -15,17 +15,11 @@ rm -rf "$tmp"
 mkdir -p "$tmp"
 pass=0
 fail=0
-ok() { pass=$((pass + 1)); [ "${CHECK_VERBOSE:-0}" = 1 ] && echo "  ok  : $1"; return 0; }
-bad() { fail=$((fail + 1)); echo "  FAIL: $1"; }
-t() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
-run() { local log=$1; shift; "$@" >"$log" 2>&1; }
-show() { sed 's/^/        /' "$1" | tail -n 15; }
-png_ok() { [ -s "$1" ] && [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }
+. tests/support/sh_checks.sh  # t, run, show, png_ok, ckpt_ok, metric
 dat_ok() {  # FILE HEADER ROWS
     [ "$(head -n 1 "$1")" = "$2" ] && [ "$(tail -n +2 "$1" | wc -l)" -eq "$3" ] &&
         tail -n +2 "$1" | awk -v n="$(echo "$2" | wc -w)" 'NF != n - 1 { bad = 1 } END { exit bad }'
 }
-metric() { sed -n "s/^$2 //p" "$1/metrics.txt" 2>/dev/null; }
 clean_error() {  # LOG STATUS: one "error:" line, a HINT, exit 2
     [ "$2" -eq 2 ] && [ "$(grep -c '^error: ' "$1")" -eq 1 ] && grep -q '^HINT: ' "$1"
 }
