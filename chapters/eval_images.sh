@@ -61,7 +61,13 @@ if [ "${TABLE_ONLY:-0}" != 1 ]; then
         echo "eval-images: $label: $prog $flags --seed $SEED $EXTRA --force --out $dir"
         t0=$(date +%s)
         # shellcheck disable=SC2086
-        if ! $prog $flags --seed "$SEED" $EXTRA --force --out "$dir" >"$dir.log" 2>&1; then
+        # CPU time (user + system, /usr/bin/time when present) beside the wall
+        # time: on a machine shared with other jobs the wall time grows, the
+        # CPU time much less.
+        timer=""
+        [ -x /usr/bin/time ] && timer="/usr/bin/time -f %U+%S -o $dir.cpu"
+        # shellcheck disable=SC2086
+        if ! $timer $prog $flags --seed "$SEED" $EXTRA --force --out "$dir" >"$dir.log" 2>&1; then
             echo "eval-images: FAILED: $label (see $dir.log)"
         fi
         echo "$(($(date +%s) - t0))" >"$dir.seconds"
@@ -72,17 +78,19 @@ fi
 table=$OUT/table.md
 calib=""
 {
-    echo "| run | steps | FID | IS | classes covered | class KL | label accuracy | wall time |"
-    echo "|---|---|---|---|---|---|---|---|"
+    echo "| run | steps | FID | IS | classes covered | class KL | label accuracy | wall time | CPU time |"
+    echo "|---|---|---|---|---|---|---|---|---|"
     while IFS='|' read -r ch name prog flags label; do
         selected "$ch" || continue
         m=$OUT/$name/metrics.txt
         if [ ! -s "$m" ]; then
-            echo "| $label | not run | | | | | | |"
+            echo "| $label | not run | | | | | | | |"
             continue
         fi
         secs=$(cat "$OUT/$name.seconds" 2>/dev/null || echo "")
-        awk -v label="$label" -v secs="$secs" '
+        # "123.45+6.78" -> seconds of CPU (user + system), empty when unknown
+        cpu=$(tail -n 1 "$OUT/$name.cpu" 2>/dev/null | awk -F+ 'NF == 2 { printf "%d", $1 + $2 }')
+        awk -v label="$label" -v secs="$secs" -v cpu="$cpu" '
             { v[$1] = $2 }
             END {
                 acc = ("label_accuracy" in v) ? sprintf("%.1f%%", 100 * v["label_accuracy"]) : "-"
@@ -91,7 +99,8 @@ calib=""
                 cov = ("classes_covered" in v) ? v["classes_covered"] "/10" : "-"
                 kl = ("class_kl" in v) ? sprintf("%.3f", v["class_kl"]) : "-"
                 t = secs != "" ? sprintf("%d:%02d", secs / 60, secs % 60) : "-"
-                printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", label, v["steps"], fid, is, cov, kl, acc, t
+                c = cpu != "" ? sprintf("%d:%02d", cpu / 60, cpu % 60) : "-"
+                printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", label, v["steps"], fid, is, cov, kl, acc, t, c
             }' "$m"
         # The calibration rows, as the first scored run printed them.
         if [ -z "$calib" ] && [ -s "$OUT/$name.log" ]; then
@@ -102,7 +111,7 @@ calib=""
         # "  real held-out (ref)    1000     98.9%      0.00   9.71    10/10     0.000"
         printf '%s\n' "$calib" | awk '{
             n = NF; name = $1; for (i = 2; i <= n - 6; i++) name = name " " $i
-            printf "| calibration: %s (%s images) | | %.2f | %.2f | %s | %.3f | %s | |\n", name, $(n - 5), $(n - 3), $(n - 2), $(n - 1), $n, $(n - 4)
+            printf "| calibration: %s (%s images) | | %.2f | %.2f | %s | %.3f | %s | | |\n", name, $(n - 5), $(n - 3), $(n - 2), $(n - 1), $n, $(n - 4)
         }'
     fi
 } >"$table"
