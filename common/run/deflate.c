@@ -147,7 +147,21 @@ static void huff_lengths(const uint32_t *freq, int n, int limit, uint8_t *len) {
 }
 
 // Canonical codes from lengths (RFC 1951, 3.2.2), bit-reversed.
-static void huff_codes(Code *c, int n) {
+//
+// NO_IVOPTS: Debian's aarch64 gcc 12.2 miscompiles this function's loops at
+// -O1 and above: the induction-variable pass (ivopts) leaves c->code[] of the
+// dynamic codes unwritten, and every PNG with a dynamic Huffman block came
+// out corrupt (17 of test_io's 137 checks failed under qemu-aarch64). What
+// points at the compiler rather than at this code: -fno-ivopts on this one
+// function fixes it at -O1, -O2, -O3 and -Os; x86-64 at any level, and
+// aarch64 builds with -fsanitize=undefined or =address, give the right
+// bytes and report nothing; x86-64 MSan reports no uninitialized read.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__aarch64__)
+#define NO_IVOPTS __attribute__((optimize("no-ivopts")))
+#else
+#define NO_IVOPTS
+#endif
+NO_IVOPTS static void huff_codes(Code *c, int n) {
     int count[16] = {0}, next[16];
     for (int i = 0; i < n; i++) count[c->len[i]]++;
     count[0] = 0;
