@@ -413,7 +413,7 @@ figures-ch5: chapter5
 ifeq ($(CUDA),1)
 LDLIBS += -Wl,-u,cuda_backend $(CUDA_LIB) $(CUDA_LDLIBS)
 $(foreach c,$(CHAPTERS),$(eval $(BUILD)/$(c): $(CUDA_LIB)))
-$(TEST_BINS) $(BUILD)/grader: $(CUDA_LIB)
+$(TEST_BINS): $(CUDA_LIB)
 endif
 # The programs' link line differs with CUDA=0/1: a stamp that changes with it
 # relinks them when CUDA is switched (else a CPU-only ./chapter1 would stay

@@ -9,9 +9,10 @@
 // launcher (cuda_conv2d_forward, cuda/conv2d.cu) under the emulator, on host
 // arrays: x (N,C,H,W), w (OC,C,K,K), b (OC) or NULL -> y (N,OC,HO,WO),
 // HO = (H + 2 pad - K) / stride + 1. reverse = 1 runs the threads (and
-// blocks) in reverse order. The device copies are fresh cudaMalloc memory
-// (the emulator's NaN poison, guard zones around each): an output the kernel
-// never writes comes back NaN, a write past y's end is reported. Returns the
+// blocks) in reverse order. y's device copy is fresh cudaMalloc memory (the
+// emulator's NaN poison, guard zones around it): an output the kernel never
+// writes comes back NaN, a write past y's end is reported. x and w sit
+// between inaccessible pages: a read past either end crashes. Returns the
 // number of errors the emulator reported during the launch (0: none); an
 // error that stops the kernel (a barrier not reached by every thread, an
 // overwritten guard zone) ends the process with the emulator's message.
