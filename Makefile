@@ -295,6 +295,10 @@ $(EMU_BUILD)/lab/%: cuda/%.cu $(EMU_BUILD)/emu/emu.o $(BUILD)/common/exercise_st
 	@mkdir -p $(dir $@)
 	$(EMU_CXX) $(EMU_CXXFLAGS) -DLAB_MAIN -MMD -MP -x c++ $< -x none $(EMU_BUILD)/emu/emu.o $(BUILD)/common/exercise_stub.o -o $@
 -include $(CUDA_EMU_OBJS:.o=.d) $(EMU_LABS:=.d)
+# conv2d.cu includes $(SRC)/ch03_cuda_conv.cu (exercises 3.7, 3.8): said here
+# as well as in the .d files, whose paths go stale when a build is copied.
+CONV_EXERCISE_DEPS := $(wildcard $(SRC)/*.cu) cuda/conv_exercises.h
+$(EMU_BUILD)/conv2d.o $(EMU_BUILD)/lab/conv2d: $(CONV_EXERCISE_DEPS)
 
 .PHONY: cuda-emu cuda-lab-emu cuda-nvcc cuda-emu-tests print-cuda-link print-cflags
 cuda-emu: $(CUDA_EMU_LIB) $(EMU_LABS)
@@ -372,6 +376,7 @@ $(NVCC_BUILD)/lab/%: cuda/%.cu
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCC_FLAGS) -DLAB_MAIN -MMD -MP $< -o $@ $(LAB_VENDOR) -Xlinker -rpath,$(CUDA_HOME)/lib64
 -include $(CUDA_NVCC_OBJS:.o=.d) $(NVCC_LABS:=.d)
+$(NVCC_BUILD)/conv2d.o $(NVCC_BUILD)/lab/conv2d: $(CONV_EXERCISE_DEPS)
 cuda-nvcc: $(CUDA_LIB) $(NVCC_LABS)
 all: cuda-nvcc
 else
