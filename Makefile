@@ -181,7 +181,7 @@ grade:
 
 GRADE_ONLY := $(or $(ONLY),$(if $(filter exercises,$(SRC)),$(shell sed 's/\#.*//' exercises/HANDOUT 2>/dev/null)))
 run-grader: $(BUILD)/grader
-	@$(if $(GRADER_CUDA_OBJS),,echo "grade: exercises 3.7 and 3.8 (CUDA kernels) skipped: no C++ compiler ($(EMU_CXX)) to build them under the emulator"; echo "HINT: install g++ (apt-get install g++) to grade them")
+	@$(if $(GRADER_CUDA_OBJS),,{ echo "grade: exercises 3.7 and 3.8 (CUDA kernels) skipped: no C++ compiler ($(EMU_CXX)) to build them under the emulator"; echo "HINT: install g++ (apt-get install g++) to grade them"; } >&2)
 	@bash tests/grader/grade.sh $(BUILD) $(if $(filter json,$(FORMAT)),--json) $(GRADE_ONLY)
 
 # make handout ONLY="3.1 3.2": rewrites exercises/ with only those exercises
