@@ -37,14 +37,14 @@
 // threads of a warp take neighbouring ow (neighbouring x reads, the same w:
 // a broadcast). Accumulate in a float register; write y[i] once, no barrier
 // is needed (threads share nothing). Use long for flat indices (dcgan64's
-// layers have 10^7 outputs). Reference: 18 lines.
+// layers have 10^7 outputs). Reference: 16 lines.
 extern "C" __global__ void ex_conv_forward_naive(CudaConvShape s, const float *x, const float *w, const float *b,
                                                  float *y) {
     // BEGIN EXERCISE 3.7
     // TODO 3.7: i = blockIdx.x * blockDim.x + threadIdx.x (a long); return when i >= N*OC*HO*WO; split i
     //     into (n, oc, oh, ow); y[i] = b[oc] (0 when b is NULL) + x[n,c,ih,iw] * w[oc,c,kh,kw] over
     //     c, kh, kw where (ih, iw) is inside the image.
-    // Reference: 18 lines. Replace the TODO and the lines below with your code.
+    // Reference: 16 lines. Replace the TODO and the lines below with your code.
     (void)s; (void)x; (void)w; (void)b; (void)y;
     exercise_not_implemented("3.7", "exercises/ch03_cuda_conv.cu", "ex_conv_forward_naive");
     // END EXERCISE 3.7
