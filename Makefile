@@ -181,6 +181,7 @@ grade:
 
 GRADE_ONLY := $(or $(ONLY),$(if $(filter exercises,$(SRC)),$(shell sed 's/\#.*//' exercises/HANDOUT 2>/dev/null)))
 run-grader: $(BUILD)/grader
+	@$(if $(GRADER_CUDA_OBJS),,{ echo "grade: exercises 3.7 and 3.8 (CUDA kernels) skipped: no C++ compiler ($(EMU_CXX)) to build them under the emulator"; echo "HINT: install g++ (apt-get install g++) to grade them"; } >&2)
 	@bash tests/grader/grade.sh $(BUILD) $(if $(filter json,$(FORMAT)),--json) $(GRADE_ONLY)
 
 # make handout ONLY="3.1 3.2": rewrites exercises/ with only those exercises
@@ -202,9 +203,12 @@ $(BUILD)/calls/%.o: %.c $(FLAGS_STAMP)
 $(BUILD)/student-calls.txt: $(CALLS_OBJS) tests/grader/calls.sh
 	@bash tests/grader/calls.sh $(CALLS_OBJS) >$@.tmp && mv -f $@.tmp $@
 
+# The grader links the library without the CUDA backend (it grades no op on
+# a device), plus, where a C++ compiler exists, the emulated convolution lab
+# for exercises 3.7 and 3.8 (GRADER_CUDA_*, in the emu section below).
 $(BUILD)/grader: $(wildcard tests/grader/*.c) $(wildcard tests/grader/*.h) $(LIB) $(BUILD)/student-calls.txt
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/grader -DGRADER_CALLS='"$(BUILD)/student-calls.txt"' $(wildcard tests/grader/*.c) $(LIB) $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) -Itests/grader $(GRADER_CUDA_FLAGS) -DGRADER_CALLS='"$(BUILD)/student-calls.txt"' $(wildcard tests/grader/*.c) $(GRADER_CUDA_OBJS) $(LIB) -lm $(GRADER_CUDA_LIBS) -o $@
 
 # --- bench --------------------------------------------------------------------------
 BENCH_SRCS := $(wildcard bench/*.c)
@@ -266,7 +270,8 @@ classifier: train_classifier
 #   make cuda-lab-emu      run every lab program under the emulator (no GPU needed)
 #   make cuda-nvcc         (CUDA=1) the nvcc library and lab programs
 EMU_CXX ?= $(if $(findstring clang,$(notdir $(CC))),clang++,g++)
-EMU_CXXFLAGS := -std=c++17 -DGANBOOK_CUDA_EMU $(WARN) -Wno-unknown-pragmas $(OPT) -Icuda -Icommon
+# -I$(SRC): cuda/conv2d.cu includes chapter 3's CUDA exercises from $(SRC)/ch03_cuda_conv.cu.
+EMU_CXXFLAGS := -std=c++17 -DGANBOOK_CUDA_EMU $(WARN) -Wno-unknown-pragmas $(OPT) -Icuda -Icommon -I$(SRC)
 EMU_BUILD := $(BUILD)/emu
 LAB_SOURCES := $(if $(CUDA_SOURCES),$(shell grep -l '^\#ifdef LAB_MAIN' $(CUDA_SOURCES)))
 LAB_NAMES := $(patsubst cuda/%.cu,%,$(LAB_SOURCES))
@@ -285,10 +290,15 @@ $(EMU_BUILD)/%.o: cuda/%.cu $(EMU_STAMP)
 $(CUDA_EMU_LIB): $(CUDA_EMU_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
-$(EMU_BUILD)/lab/%: cuda/%.cu $(EMU_BUILD)/emu/emu.o $(EMU_STAMP)
+# (exercise_stub.o: a stub of exercise 3.7 or 3.8 stops the lab, naming itself.)
+$(EMU_BUILD)/lab/%: cuda/%.cu $(EMU_BUILD)/emu/emu.o $(BUILD)/common/exercise_stub.o $(EMU_STAMP)
 	@mkdir -p $(dir $@)
-	$(EMU_CXX) $(EMU_CXXFLAGS) -DLAB_MAIN -MMD -MP -x c++ $< -x none $(EMU_BUILD)/emu/emu.o -o $@
+	$(EMU_CXX) $(EMU_CXXFLAGS) -DLAB_MAIN -MMD -MP -x c++ $< -x none $(EMU_BUILD)/emu/emu.o $(BUILD)/common/exercise_stub.o -o $@
 -include $(CUDA_EMU_OBJS:.o=.d) $(EMU_LABS:=.d)
+# conv2d.cu includes $(SRC)/ch03_cuda_conv.cu (exercises 3.7, 3.8): said here
+# as well as in the .d files, whose paths go stale when a build is copied.
+CONV_EXERCISE_DEPS := $(wildcard $(SRC)/*.cu) cuda/conv_exercises.h
+$(EMU_BUILD)/conv2d.o $(EMU_BUILD)/lab/conv2d: $(CONV_EXERCISE_DEPS)
 
 .PHONY: cuda-emu cuda-lab-emu cuda-nvcc cuda-emu-tests print-cuda-link print-cflags
 cuda-emu: $(CUDA_EMU_LIB) $(EMU_LABS)
@@ -314,6 +324,26 @@ cuda-emu-tests: cuda-emu $(EMU_TEST_PROGS) $(EMU_BUILD)/tests/planted_bugs_asan
 # Without a C++ compiler (rare: nvcc needs one too) test_cuda_emu.sh says it skipped.
 ifneq ($(shell command -v $(EMU_CXX) 2>/dev/null),)
 test: cuda-emu-tests
+# Chapter 3's CUDA exercises in the grader (3.7 the naive kernel, 3.8 the
+# tiled kernel's load; solutions|exercises/ch03_cuda_conv.cu): the lab's
+# conv2d.o under the emulator (which includes $(SRC)'s copy of them) and
+# the grader's harness tests/grader/grade_cuda.cu; the student's .cu files
+# compiled once more, a section per function, for the calls check (the same
+# as the .c files, but by the emulator's C++ compiler).
+GRADER_CUDA_FLAGS := -DGRADER_CUDA_EMU
+GRADER_CUDA_OBJS := $(EMU_BUILD)/grade_cuda.o $(EMU_BUILD)/conv2d.o $(EMU_BUILD)/emu/emu.o
+GRADER_CUDA_LIBS := -lstdc++
+$(BUILD)/grader: $(GRADER_CUDA_OBJS)
+$(EMU_BUILD)/grade_cuda.o: tests/grader/grade_cuda.cu $(EMU_STAMP)
+	@mkdir -p $(dir $@)
+	$(EMU_CXX) $(EMU_CXXFLAGS) -Itests/grader -x c++ -MMD -MP -c $< -o $@
+CALLS_CU_OBJS := $(patsubst %.cu,$(BUILD)/calls/%.o,$(wildcard $(SRC)/*.cu))
+CALLS_OBJS += $(CALLS_CU_OBJS)
+$(BUILD)/calls/%.o: %.cu $(EMU_STAMP)
+	@mkdir -p $(dir $@)
+	$(EMU_CXX) $(EMU_CXXFLAGS) -ffunction-sections -fdata-sections -x c++ -MMD -MP -c $< -o $@
+$(BUILD)/student-calls.txt: $(CALLS_CU_OBJS)
+-include $(CALLS_CU_OBJS:.o=.d) $(EMU_BUILD)/grade_cuda.d
 endif
 # What a program needs to link the nvcc-built kernels, and the C flags
 # (tools/gpu_check.sh builds bench/bench_gan.c with them).
@@ -326,7 +356,7 @@ ifeq ($(CUDA),1)
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 NVCC_BUILD := $(BUILD)/nvcc
 NVCC_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90
-NVCC_FLAGS := -O3 -std=c++17 $(NVCC_ARCH) -Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror -Icuda -Icommon
+NVCC_FLAGS := -O3 -std=c++17 $(NVCC_ARCH) -Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror -Icuda -Icommon -I$(SRC)
 # The vendor yardsticks of the lab programs, where the toolkit has them.
 LAB_VENDOR := $(if $(wildcard $(CUDA_HOME)/include/cublas_v2.h),-DLAB_HAVE_CUBLAS -lcublas) \
               $(if $(wildcard $(CUDA_HOME)/include/cudnn.h),-DLAB_HAVE_CUDNN -lcudnn)
@@ -346,6 +376,7 @@ $(NVCC_BUILD)/lab/%: cuda/%.cu
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCC_FLAGS) -DLAB_MAIN -MMD -MP $< -o $@ $(LAB_VENDOR) -Xlinker -rpath,$(CUDA_HOME)/lib64
 -include $(CUDA_NVCC_OBJS:.o=.d) $(NVCC_LABS:=.d)
+$(NVCC_BUILD)/conv2d.o $(NVCC_BUILD)/lab/conv2d: $(CONV_EXERCISE_DEPS)
 cuda-nvcc: $(CUDA_LIB) $(NVCC_LABS)
 all: cuda-nvcc
 else
@@ -387,7 +418,7 @@ figures-ch5: chapter5
 ifeq ($(CUDA),1)
 LDLIBS += -Wl,-u,cuda_backend $(CUDA_LIB) $(CUDA_LDLIBS)
 $(foreach c,$(CHAPTERS),$(eval $(BUILD)/$(c): $(CUDA_LIB)))
-$(TEST_BINS) $(BUILD)/grader: $(CUDA_LIB)
+$(TEST_BINS): $(CUDA_LIB)
 endif
 # The programs' link line differs with CUDA=0/1: a stamp that changes with it
 # relinks them when CUDA is switched (else a CPU-only ./chapter1 would stay

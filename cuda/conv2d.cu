@@ -38,24 +38,13 @@ __device__ __forceinline__ int floor_div(int a, int b) { return a >= 0 ? a / b :
 // One thread per output element; the flat index runs fastest along the
 // output row, so a warp reads neighbouring x values (stride apart) and the
 // same w value (a broadcast). No barriers, so an early return is safe.
-__global__ void conv_forward_naive(CudaConvShape s, const float *x, const float *w, const float *b, float *y) {
-    long idx = (long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (idx >= (long)s.N * s.OC * s.HO * s.WO) return;
-    int ow = (int)(idx % s.WO), oh = (int)(idx / s.WO % s.HO), oc = (int)(idx / ((long)s.WO * s.HO) % s.OC);
-    int n = (int)(idx / ((long)s.WO * s.HO * s.OC));
-    float acc = b ? b[oc] : 0.0f;
-    for (int c = 0; c < s.C; c++)
-        for (int kh = 0; kh < s.KH; kh++) {
-            int ih = oh * s.stride - s.pad + kh;
-            if (ih < 0 || ih >= s.H) continue;
-            for (int kw = 0; kw < s.KW; kw++) {
-                int iw = ow * s.stride - s.pad + kw;
-                if (iw < 0 || iw >= s.W) continue;
-                acc += x[(((long)n * s.C + c) * s.H + ih) * s.W + iw] * w[(((long)oc * s.C + c) * s.KH + kh) * s.KW + kw];
-            }
-        }
-    y[idx] = acc;
-}
+// The forward kernel is chapter 3's exercise 3.7, and kernel 2's shared-memory
+// load (below) is 3.8: both live in ch03_cuda_conv.cu, the reference
+// (solutions/) or the student's copy (exercises/, with SRC=exercises), found
+// through the include path (cuda/conv_exercises.h). Kernel 1 forward is
+// ex_conv_forward_naive, from that file.
+#include "conv_exercises.h"
+#include "ch03_cuda_conv.cu"
 
 // One thread per gx element: the taps (kh, kw) whose output position is a
 // whole number inside the output.
@@ -118,8 +107,7 @@ __global__ void conv_backward_weight_naive(CudaConvShape s, const float *x, cons
 // Why 16x16 and 8: 256 threads; the patch for stride 2 and 4x4 filters is
 // 34x34 floats (4.6 KB) and the filter slice 512 bytes, small enough for
 // several blocks per SM; 8 accumulators keep registers low.
-#define CT 16   // output tile side (threads per block side)
-#define COB 8   // output channels per block (kernel 2 forward)
+// (CT = 16 and COB = 8 are defined in conv_exercises.h: exercise 3.8 uses them too.)
 #define CIB 8   // input channels per block (kernel 2 backward-data)
 __global__ void conv_forward_tiled(CudaConvShape s, const float *x, const float *w, const float *b, float *y) {
     DYNAMIC_SHARED(float, smem);
@@ -128,31 +116,25 @@ __global__ void conv_forward_tiled(CudaConvShape s, const float *x, const float 
     int tiles_w = (s.WO + CT - 1) / CT;
     int oh0 = blockIdx.x / tiles_w * CT, ow0 = blockIdx.x % tiles_w * CT;
     int oc0 = blockIdx.y * COB, n = blockIdx.z;
-    int tx = threadIdx.x, ty = threadIdx.y, tid = ty * CT + tx;
+    int tx = threadIdx.x, ty = threadIdx.y;
     int oh = oh0 + ty, ow = ow0 + tx;
     int ih0 = oh0 * s.stride - s.pad, iw0 = ow0 * s.stride - s.pad;
     float acc[COB];
     for (int o = 0; o < COB; o++) acc[o] = b && oc0 + o < s.OC ? b[oc0 + o] : 0.0f;
     for (int c = 0; c < s.C; c++) {
-        const float *xc = x + ((long)n * s.C + c) * s.H * s.W;
-        // Every thread helps load, including those whose output lies outside:
-        // they must reach both barriers anyway.
-        for (int e = tid; e < PH * PW; e += CT * CT) {
-            int ih = ih0 + e / PW, iw = iw0 + e % PW;
-            patch[e] = ih >= 0 && ih < s.H && iw >= 0 && iw < s.W ? xc[(long)ih * s.W + iw] : 0.0f;
-        }
-        for (int e = tid; e < COB * KK; e += CT * CT) {
-            int oc = oc0 + e / KK;
-            wt[e] = oc < s.OC ? w[((long)oc * s.C + c) * KK + e % KK] : 0.0f;
-        }
-        __syncthreads();  // the patch and the filter slice are complete before anyone reads them
+        // Stage channel c: the input patch (zeros past the image edge) and the
+        // filter slice, between a barrier that waits until everyone is done
+        // with channel c-1 and one that waits until the tiles are complete
+        // (exercise 3.8, ch03_cuda_conv.cu). Every thread calls it, including
+        // those whose output lies outside: they must reach both barriers.
+        ex_conv_tile_load(s, x + ((long)n * s.C + c) * s.H * s.W, w, c, oc0, ih0, iw0, patch, wt);
         if (oh < s.HO && ow < s.WO)
             for (int kh = 0; kh < s.KH; kh++)
                 for (int kw = 0; kw < s.KW; kw++) {
                     float v = patch[(ty * s.stride + kh) * PW + tx * s.stride + kw];
                     for (int o = 0; o < COB; o++) acc[o] += v * wt[o * KK + kh * s.KW + kw];
                 }
-        __syncthreads();  // everyone is done with this channel before the next one overwrites it
+        // (no barrier here: the next ex_conv_tile_load starts with it)
     }
     if (oh < s.HO && ow < s.WO)
         for (int o = 0; o < COB && oc0 + o < s.OC; o++)
@@ -396,7 +378,7 @@ extern "C" void cuda_conv2d_forward(int version, const CudaConvShape *s, const f
     switch (version) {
     case 1: {
         long total = (long)s->N * s->OC * s->HO * s->WO;
-        LAUNCH(conv_forward_naive, (unsigned)((total + 255) / 256), 256, 0, *s, x, w, b, y);
+        LAUNCH(ex_conv_forward_naive, (unsigned)((total + 255) / 256), 256, 0, *s, x, w, b, y);
         break;
     }
     case 2: {

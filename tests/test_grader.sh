@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test_grader.sh: the grader grades. Run from the repository root (make test
 # does, with BUILD and CC set). Checks:
-#   stubs       exercises/*.c is exactly what tests/grader/make_stubs.sh makes
-#               from solutions/ (regenerated into a temp dir and compared)
+#   stubs       exercises/*.c and *.cu are exactly what tests/grader/make_stubs.sh
+#               makes from solutions/ (regenerated into a temp dir and compared)
 #   signatures  every function defined in solutions/ is defined in exercises/
 #               with the same signature
 #   solutions   the grader built with SRC=solutions prints Score: y/y, exits 0
@@ -16,12 +16,16 @@
 #               fake verdict to stdout; 0.4 calls exit(0); 1.3 calls abort in
 #               a static helper; 2.1 leaves by an inline-asm exit syscall; 3.1
 #               runs the library's GEMM conv; 3.2 is return
-#               t_conv_transpose2d(...). The verdict channel alone
+#               t_conv_transpose2d(...); 3.7 (a CUDA kernel, under the
+#               emulator) turns the emulator's reverse thread order off
+#               (emu_set_reverse). The verdict channel alone
 #               (--no-call-check) must still give 0 to 0.1, 0.3, 0.4 and 2.1.
 #               A global memcmp (interposing on libc) and a constructor are
 #               refused outright (Score 0).
 #   handout     make handout ONLY="3.1 3.2" in that copy: only those are stubs,
-#               make grade grades them (0/6); with them solved, full marks, exit 0
+#               make grade grades them (0/6); with them solved, full marks, exit 0;
+#               the same for the CUDA exercise 3.7 (ONLY="3.7": only the .cu
+#               file has a stub; 0/3, then 3/3) where a C++ compiler exists
 # The grader's own sources and the stubs must compile without warnings.
 # When exercises/ holds your own work (it differs from the committed stubs,
 # and those match solutions/), the stubs and exercises checks say so and pass.
@@ -62,12 +66,15 @@ if ! bash tests/grader/make_stubs.sh "$tmp/stubs" "${handout[@]}" 2>"$tmp/stubs.
 else
     differs() {  # $1: directory to compare with the generated stubs
         local d=$1 f
-        for f in "$tmp"/stubs/*.c; do cmp -s "$f" "$d/$(basename "$f")" || return 0; done
-        for f in "$d"/*.c; do [ -f "$tmp/stubs/$(basename "$f")" ] || return 0; done
+        for f in "$tmp"/stubs/*.c "$tmp"/stubs/*.cu; do
+            [ -e "$f" ] || continue  # no .cu at all: the pattern itself
+            cmp -s "$f" "$d/$(basename "$f")" || return 0
+        done
+        for f in "$d"/*.c "$d"/*.cu; do [ ! -e "$f" ] || [ -f "$tmp/stubs/$(basename "$f")" ] || return 0; done
         return 1
     }
-    nfiles=$(ls "$tmp"/stubs/*.c | wc -l)
-    nex=$(grep -h 'BEGIN EXERCISE' "$tmp"/stubs/*.c | wc -l)
+    nfiles=$(ls "$tmp"/stubs/*.c "$tmp"/stubs/*.cu 2>/dev/null | wc -l)
+    nex=$(grep -h 'BEGIN EXERCISE' "$tmp"/stubs/*.c "$tmp"/stubs/*.cu 2>/dev/null | wc -l)
     if ! differs exercises; then
         pass "stubs: exercises/ is what make_stubs.sh makes ($nfiles files, $nex exercises)"
     else
@@ -75,7 +82,8 @@ else
         committed_ok=0
         if git rev-parse --verify -q HEAD >/dev/null 2>&1 && ! git diff --quiet HEAD -- exercises/ 2>/dev/null; then
             mkdir -p "$tmp/committed"
-            for f in "$tmp"/stubs/*.c; do
+            for f in "$tmp"/stubs/*.c "$tmp"/stubs/*.cu; do
+                [ -e "$f" ] || continue
                 git show "HEAD:exercises/$(basename "$f")" >"$tmp/committed/$(basename "$f")" 2>/dev/null
             done
             # (the committed copy is compared with the stubs of the current HANDOUT)
@@ -87,7 +95,8 @@ else
         else
             fail "stubs: exercises/ differs from what tests/grader/make_stubs.sh makes from solutions/"
             echo "      run: bash tests/grader/make_stubs.sh   (then commit exercises/)"
-            for f in "$tmp"/stubs/*.c; do
+            for f in "$tmp"/stubs/*.c "$tmp"/stubs/*.cu; do
+                [ -e "$f" ] || continue
                 diff -u "exercises/$(basename "$f")" "$f" 2>&1 | head -n 20 | indent
             done
         fi
@@ -117,7 +126,8 @@ definitions() {
 }
 nsig=0
 sig_ok=1
-for f in solutions/*.c; do
+for f in solutions/*.c solutions/*.cu; do
+    [ -f "$f" ] || continue
     e="exercises/$(basename "$f")"
     if [ ! -f "$e" ]; then
         sig_ok=0
@@ -203,7 +213,8 @@ while read -r num fn; do
         man_ok=0; echo "      manifest: exercise $num is in $fn, the manifest says $(printf '%s\n' "$line" | awk '{print $4}')"
     fi
 done < <(bash tests/grader/make_stubs.sh "$tmp/mstubs" 2>/dev/null &&
-    sed -n 's|.*exercise_not_implemented("\([0-9.]*\)", "[^"]*", "\([A-Za-z_0-9]*\)");|\1 \2|p' "$tmp"/mstubs/*.c)
+    cat "$tmp"/mstubs/*.c "$tmp"/mstubs/*.cu 2>/dev/null |
+    sed -n 's|.*exercise_not_implemented("\([0-9.]*\)", "[^"]*", "\([A-Za-z_0-9]*\)");|\1 \2|p')
 nman=$(grep -cv '^[ \t]*\(#\|$\)' tests/grader/manifest.txt)
 if [ $man_ok -eq 1 ] && [ "$nman" -gt 0 ]; then
     pass "manifest: all $nman exercises have a line naming their function"
@@ -221,7 +232,7 @@ elif [ $student_work -eq 1 ] || [ -f exercises/HANDOUT ]; then
 else
     tree=tests/tmp/grader-cheats.$$
     rm -rf "$tree" && mkdir -p "$tree/build" "$tree/tests"
-    cp -a Makefile common solutions exercises chapters "$tree/"
+    cp -a Makefile common cuda solutions exercises chapters "$tree/"
     cp -a tests/grader "$tree/tests/"
     [ -d "build/grade-exercises-$cc_tag" ] && cp -a "build/grade-exercises-$cc_tag" "$tree/build/exercises"
     # Back-date the copied build by 10 s: a file planted in the same second as
@@ -262,7 +273,14 @@ static double helper(int K);'
     CODE='return t_conv_transpose2d(x, w, NULL, stride, pad, out_pad);' awk '
         index($0, "exercise_not_implemented(\"3.2\"") { sub(/exercise_not_implemented.*/, ENVIRON["CODE"]) } { print }' \
         "$tmp/ch03_conv.c" >"$tree/exercises/ch03_conv.c"
-    out=$(grade_in_tree "0.1 0.3 0.4 1.3 2.1 3.1 3.2")
+    # 3.7, a CUDA kernel graded under the emulator (where a C++ compiler exists):
+    # switching the emulator's reverse thread order off would hide races.
+    cuda_ex=""
+    if command -v g++ >/dev/null 2>&1 || command -v clang++ >/dev/null 2>&1; then
+        cuda_ex=3.7
+        plant ch03_cuda_conv.cu 3.7 'emu_set_reverse(0); return;'
+    fi
+    out=$(grade_in_tree "0.1 0.3 0.4 1.3 2.1 3.1 3.2 $cuda_ex")
     chan=$(channel_only "0.1 0.3 0.4 1.3 2.1 3.1 3.2" 2>&1; (cd "$tree" && ./build/exercises/grader --no-call-check 0.1 0.3 0.4 2.1 2>&1))
     # subtotal N OUTPUT: the line "  exercise N: x/y" of OUTPUT
     subtotal() { printf '%s\n' "$2" | grep "^  exercise $1: " | tail -n 1; }
@@ -284,6 +302,11 @@ static double helper(int K);'
     zero "2.1 leaves by an inline-asm exit syscall" 2.1 "$out" "calls (syscall-instruction)"
     zero "3.1 through the library's GEMM conv (conv_cpu_forward)" 3.1 "$out" "calls conv_cpu_forward"
     zero "3.2 as return t_conv_transpose2d(...)" 3.2 "$out" "calls t_conv_transpose2d"
+    if [ -n "$cuda_ex" ]; then
+        zero "3.7 (CUDA) switches the emulator's reverse thread order off" 3.7 "$out" "calls emu_set_reverse"
+    else
+        skip "cheat: 3.7 (CUDA): no C++ compiler, the CUDA exercises are not graded"
+    fi
     score=$(score_of "$out")
     if printf '%s\n' "$score" | grep -q '^Score: 0/[1-9]'; then pass "cheats: $score"; else fail "cheats: want Score: 0/..., got '$score'"; fi
     # The verdict channel alone (--no-call-check): output and exit(0) still score nothing.
@@ -291,7 +314,7 @@ static double helper(int K);'
     zero "0.3 fake verdict, channel alone" 0.3 "$chan" "got"
     zero "0.4 exit(0), channel alone" 0.4 "$chan" "exited with status 0 before the test finished"
     zero "2.1 inline-asm exit, channel alone" 2.1 "$chan" "exited with status 0 before the test finished"
-    for f in lib_activations.c lib_losses.c lib_optim.c ch01_metrics.c ch02_losses.c ch03_conv.c; do
+    for f in lib_activations.c lib_losses.c lib_optim.c ch01_metrics.c ch02_losses.c ch03_conv.c ch03_cuda_conv.cu; do
         cp "exercises/$f" "$tree/exercises/$f"
     done
     # Code that could tamper with the grader itself is refused outright.
@@ -344,6 +367,34 @@ __attribute__((constructor)) static void early(void) { puts("Score: 36/36"); }'
         fi
     else
         skip "json: no python3 to parse FORMAT=json"
+    fi
+
+    # --- handout of a CUDA exercise: 3.7 alone; then solved ---------------------------
+    if [ -n "$cuda_ex" ]; then
+        out=$(cd "$tree" && "$MAKE_CMD" --no-print-directory -s handout ONLY="3.7" 2>&1)
+        stubbed=$(cd "$tree" && grep -l 'exercise_not_implemented("' exercises/*.c exercises/*.cu | tr '\n' ' ')
+        out2=$(grade_in_tree "")
+        rc2=$?
+        if [ "$stubbed" = "exercises/ch03_cuda_conv.cu " ] && [ "$(score_of "$out2")" = "Score: 0/3" ] && [ $rc2 -ne 0 ] &&
+            [ "$(printf '%s\n' "$out2" | grep -c '^    exercise 3.7 not implemented')" -ge 1 ]; then
+            pass "handout: make handout ONLY=\"3.7\" stubs only ch03_cuda_conv.cu; make grade: Score: 0/3, exit $rc2"
+        else
+            fail "handout: ONLY=\"3.7\": want only exercises/ch03_cuda_conv.cu stubbed and Score: 0/3; got '$stubbed', '$(score_of "$out2")'"
+            printf '%s\n%s\n' "$out" "$out2" | tail -n 20 | indent
+        fi
+        # (the build back-dated again, so the copy is newer than every object made from the stub)
+        find "$tree/build" -exec touch -h -d "@$(($(date +%s) - 10))" {} + 2>/dev/null
+        cp solutions/ch03_cuda_conv.cu "$tree/exercises/ch03_cuda_conv.cu"
+        out2=$(grade_in_tree "")
+        rc2=$?
+        if [ "$(score_of "$out2")" = "Score: 3/3" ] && [ $rc2 -eq 0 ]; then
+            pass "handout: 3.7 solved: Score: 3/3, exit 0 (the kernel under the emulator, both thread orders)"
+        else
+            fail "handout: 3.7 solved: want Score: 3/3 and exit 0, got '$(score_of "$out2")', exit $rc2"
+            printf '%s\n' "$out2" | tail -n 20 | indent
+        fi
+    else
+        skip "handout: 3.7 (CUDA): no C++ compiler"
     fi
     rm -rf "$tree"
 fi

@@ -91,6 +91,7 @@
     SUITE(grade_ch01) \
     SUITE(grade_ch02) \
     SUITE(grade_ch03) \
+    SUITE(grade_ch03_cuda) \
     SUITE(grade_ch04) \
     SUITE(grade_ch05) \
     SUITE(grade_ch06) \

@@ -2,8 +2,8 @@
 # make_stubs.sh: regenerate exercises/ from solutions/ mechanically, so the two
 # never drift apart.
 #
-#   bash tests/grader/make_stubs.sh            writes exercises/*.c
-#   bash tests/grader/make_stubs.sh DIR        writes DIR/*.c instead (the check
+#   bash tests/grader/make_stubs.sh            writes exercises/*.c and *.cu
+#   bash tests/grader/make_stubs.sh DIR        writes DIR/*.c, *.cu instead (the check
 #                                              in tests/test_grader.sh uses a temp dir)
 #   bash tests/grader/make_stubs.sh [DIR] --only "3.1 3.2"
 #                                              a hand-out: stubs only those exercises
@@ -11,7 +11,7 @@
 #                                              the reference code. Writes the list to
 #                                              DIR/HANDOUT, which make grade grades by
 #                                              default (make handout ONLY="..." runs this).
-# Without --only, DIR/HANDOUT is removed. Either way every DIR/*.c is rewritten:
+# Without --only, DIR/HANDOUT is removed. Either way every DIR/*.c, *.cu is rewritten:
 # work in it is lost (git checkout exercises/X.c brings back a committed copy).
 #
 # Each solutions/X.c becomes exercises/X.c, identical except for:
@@ -24,6 +24,10 @@
 #     exercise_not_implemented("n.m", "exercises/X.c", "<function>"), which
 #     prints the exercise and exits with status 3.
 # A solutions file without markers is copied as it is.
+# CUDA files (solutions/*.cu, chapter 3's kernels) get the same stub: inside a
+# kernel, exercise_not_implemented is cuda/conv_exercises.h's (under the
+# emulator the library's, which exits with status 3; on a GPU a device
+# function that prints the message once and returns, writing nothing).
 #
 # Rules for solution files (the script stops with a message otherwise):
 # markers are alone on their line, BEGIN and END numbers match, blocks do not
@@ -78,6 +82,12 @@ HINTS=$(cat <<'EOF'
 3.2	y = t_conv2d(u, w, NULL, stride, pad); t_grad(&y, &x, 1, &u, 1, <previous setting>, &out).
 3.3	per channel, in double: mean, then sum (x - mean)^2 in a second pass; invstd; y;
 3.3	the running statistics (unbiased variance, M / (M - 1)); save_mean and save_invstd.
+3.7	i = blockIdx.x * blockDim.x + threadIdx.x (a long); return when i >= N*OC*HO*WO; split i
+3.7	into (n, oc, oh, ow); y[i] = b[oc] (0 when b is NULL) + x[n,c,ih,iw] * w[oc,c,kh,kw] over
+3.7	c, kh, kw where (ih, iw) is inside the image.
+3.8	__syncthreads(); then thread t = threadIdx.y * CT + threadIdx.x fills patch[e] for e = t,
+3.8	t + CT*CT, ... < PH*PW (x at row ih0 + e / PW, column iw0 + e % PW, 0 outside the image)
+3.8	and wt[e] likewise (0 past OC); then __syncthreads() again.
 4.1	return mean C(G(z)) - mean C(x) from the scores, with library ops (t_mean, t_sub):
 4.1	no sigmoid and no log, the scores are used as they are.
 4.2	for each trainable entry of ps (param_is_trainable), clamp t->data[0..numel) into
@@ -104,9 +114,9 @@ trap 'rm -f "$hints_file"' EXIT
 printf '%s\n' "$HINTS" >"$hints_file"
 
 shopt -s nullglob
-sources=("$root"/solutions/*.c)
+sources=("$root"/solutions/*.c "$root"/solutions/*.cu)
 if [ ${#sources[@]} -eq 0 ]; then
-    echo "make_stubs: no solutions/*.c found under $root" >&2
+    echo "make_stubs: no solutions/*.c or *.cu found under $root" >&2
     exit 1
 fi
 
@@ -256,7 +266,7 @@ else
 fi
 
 # Files that no longer have a solution.
-for f in "$out"/*.c; do
+for f in "$out"/*.c "$out"/*.cu; do
     if [ ! -f "$root/solutions/$(basename "$f")" ]; then
         echo "make_stubs: removing $f (no solutions/$(basename "$f"))" >&2
         rm -f "$f"
