@@ -402,8 +402,8 @@ int main(int argc, char **argv) {
         }
         t_set_grad_enabled(prev);
     }
-    gan_run_plot(&run, "loss.gp", "dout.dat", "dout.png");
-    gan_run_plot(&run, "loss.gp", "sigma.dat", "sigma.png");
+    gan_run_plot(&run, "dout.gp", "dout.dat", "dout.png");    // with the training - held-out gap
+    gan_run_plot(&run, "sigma.gp", "sigma.dat", "sigma.png");  // log scale, a line at 1
 
     Metrics m = {0};
     metrics_set_str(&m, "recipe", preset);
