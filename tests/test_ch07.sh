@@ -60,7 +60,7 @@ t "loss.dat: the chapter's columns, 5 rows (steps 1, 2, 4, 6, 8)" \
 t "loss.dat: R1 was computed (every 2 steps) and is finite and positive" \
     "awk 'NR > 2 && !(\$6 > 0) { bad = 1 } END { exit bad }' $d/a/loss.dat"
 t "dout.dat: D on training, held-out and generated images, 5 rows" \
-    "dat_ok $d/a/dout.dat '# step d_train d_heldout d_fake' 5"
+    "dat_ok $d/a/dout.dat '# step d_train d_heldout d_fake auc' 5"
 t "sigma.dat: one column per D layer, 5 rows" "dat_ok $d/a/sigma.dat '# step sigma1 sigma2 sigma3 sigma4' 5"
 # One power-iteration step per forward pass: the estimate follows sigma_max
 # over a few steps (sigma.dat at step 1 is up to 18% off here, 3% at step 8).
@@ -68,6 +68,8 @@ t "spectral norm: every layer's largest singular value is 1 (to 5%) after 8 step
     "tail -n 1 $d/a/sigma.dat | awk '{ for (i = 2; i <= NF; i++) if (\$i < 0.95 || \$i > 1.05) bad = 1 } END { exit bad }'"
 t "dout.dat and sigma.dat: every value a finite number" \
     "finite $d/a/dout.dat && finite $d/a/sigma.dat"
+t "dout.dat: auc (a share of pairs) lies in [0, 1] on every row" \
+    "awk 'NR > 1 && !(\$5 >= 0 && \$5 <= 1) { bad = 1 } END { exit bad }' $d/a/dout.dat"
 t "samples_raw.png, samples_ema.png and the grids are PNGs" \
     "png_ok $d/a/samples_raw.png && png_ok $d/a/samples_ema.png && png_ok $d/a/samples_000008.png"
 if command -v gnuplot >/dev/null 2>&1; then
@@ -112,7 +114,7 @@ if command -v gnuplot >/dev/null 2>&1; then
     fig_runs_ok() {  # the three runs' logs: a row per step, every value finite
         local r
         for r in full noaug nosn; do
-            dat_ok $fig/runs/$r/dout.dat '# step d_train d_heldout d_fake' 4 && finite $fig/runs/$r/dout.dat &&
+            dat_ok $fig/runs/$r/dout.dat '# step d_train d_heldout d_fake auc' 4 && finite $fig/runs/$r/dout.dat &&
                 finite $fig/runs/$r/sigma.dat || return 1
         done
     }

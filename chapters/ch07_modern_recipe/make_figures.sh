@@ -36,7 +36,7 @@ if [ ! -x ./chapter7 ]; then
     echo "HINT: make chapter7 (make figures-ch7 builds it)" >&2
     exit 1
 fi
-STEPS=${STEPS:-1500}
+STEPS=${STEPS:-2000}
 TRAIN_SIZE=${TRAIN_SIZE:-1000}
 WIDTH=${WIDTH:-16}
 BATCH=${BATCH:-64}
