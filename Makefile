@@ -362,7 +362,7 @@ figures-ch4: chapter4
 .PHONY: ablation-ch7
 ablation-ch7: chapter7
 	@bash chapters/ch07_modern_recipe/ablation.sh
-# make figures-ch7 [STEPS=1500] [REUSE=1]: the README's pictures (D on training vs
+# make figures-ch7 [STEPS=2000] [REUSE=1]: the README's pictures (D on training vs
 # held-out images, each D layer's sigma, EMA vs raw G): three short runs, see the script.
 .PHONY: figures-ch7
 figures-ch7: chapter7

@@ -420,7 +420,7 @@ int main(int argc, char **argv) {
         }
         t_set_grad_enabled(prev);
     }
-    gan_run_plot(&run, "dout.gp", "dout.dat", "dout.png");    // with the training - held-out gap
+    gan_run_plot(&run, "dout.gp", "dout.dat", "dout.png");    // the means, and auc below them
     gan_run_plot(&run, "sigma.gp", "sigma.dat", "sigma.png");  // log scale, a line at 1
 
     Metrics m = {0};
