@@ -393,6 +393,11 @@ figures-ch4: chapter4
 .PHONY: ablation-ch7
 ablation-ch7: chapter7
 	@bash chapters/ch07_modern_recipe/ablation.sh
+# make figures-ch7 [STEPS=2000] [REUSE=1]: the README's pictures (D on training vs
+# held-out images, each D layer's sigma, EMA vs raw G): three short runs, see the script.
+.PHONY: figures-ch7
+figures-ch7: chapter7
+	@bash chapters/ch07_modern_recipe/make_figures.sh
 # --- grader branch: fuzzing and coverage ------------------------------------------
 # make fuzz [FUZZ_SECONDS=30]: each reader of untrusted input (IDX, checkpoint,
 # flags) under libFuzzer + ASan/UBSan for that long (tests/fuzz/run_fuzz.sh).

@@ -20,6 +20,9 @@ dat_ok() {  # FILE HEADER ROWS
     [ "$(head -n 1 "$1")" = "$2" ] && [ "$(tail -n +2 "$1" | wc -l)" -eq "$3" ] &&
         tail -n +2 "$1" | awk -v n="$(echo "$2" | wc -w)" 'NF != n - 1 { bad = 1 } END { exit bad }'
 }
+finite() {  # FILE: after the header, every field a finite number (no nan, no inf)
+    tail -n +2 "$1" | awk '{ for (i = 1; i <= NF; i++) if ($i !~ /^-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?$/) bad = 1 } END { exit bad || NR == 0 }'
+}
 clean_error() {  # LOG STATUS: one "error:" line, a HINT, exit 2
     [ "$2" -eq 2 ] && [ "$(grep -c '^error: ' "$1")" -eq 1 ] && grep -q '^HINT: ' "$1"
 }
@@ -57,14 +60,21 @@ t "loss.dat: the chapter's columns, 5 rows (steps 1, 2, 4, 6, 8)" \
 t "loss.dat: R1 was computed (every 2 steps) and is finite and positive" \
     "awk 'NR > 2 && !(\$6 > 0) { bad = 1 } END { exit bad }' $d/a/loss.dat"
 t "dout.dat: D on training, held-out and generated images, 5 rows" \
-    "dat_ok $d/a/dout.dat '# step d_train d_heldout d_fake' 5"
+    "dat_ok $d/a/dout.dat '# step d_train d_heldout d_fake auc' 5"
 t "sigma.dat: one column per D layer, 5 rows" "dat_ok $d/a/sigma.dat '# step sigma1 sigma2 sigma3 sigma4' 5"
 # One power-iteration step per forward pass: the estimate follows sigma_max
 # over a few steps (sigma.dat at step 1 is up to 18% off here, 3% at step 8).
 t "spectral norm: every layer's largest singular value is 1 (to 5%) after 8 steps" \
     "tail -n 1 $d/a/sigma.dat | awk '{ for (i = 2; i <= NF; i++) if (\$i < 0.95 || \$i > 1.05) bad = 1 } END { exit bad }'"
-t "samples_raw.png, samples_ema.png, dout.png, sigma.png and the grids are PNGs" \
+t "dout.dat and sigma.dat: every value a finite number" \
+    "finite $d/a/dout.dat && finite $d/a/sigma.dat"
+t "dout.dat: auc (a share of pairs) lies in [0, 1] on every row" \
+    "awk 'NR > 1 && !(\$5 >= 0 && \$5 <= 1) { bad = 1 } END { exit bad }' $d/a/dout.dat"
+t "samples_raw.png, samples_ema.png and the grids are PNGs" \
     "png_ok $d/a/samples_raw.png && png_ok $d/a/samples_ema.png && png_ok $d/a/samples_000008.png"
+if command -v gnuplot >/dev/null 2>&1; then
+    t "dout.png and sigma.png (plots/dout.gp, plots/sigma.gp) are PNGs" "png_ok $d/a/dout.png && png_ok $d/a/sigma.png"
+fi
 t "metrics.txt records the recipe" \
     "[ '$(metric $d/a recipe)' = full ] && [ '$(metric $d/a loss)' = hinge ] && [ '$(metric $d/a sn)' = on ] && [ '$(metric $d/a train_size)' = 200 ]"
 t "the checkpoint holds spectral norm's u and v and the EMA averages" \
@@ -88,6 +98,30 @@ t "baseline recipe on 100 images: exit 0, BCE losses, batch norm, no EMA picture
     show $d.c.log
 t "baseline: no spectral norm, so sigma.dat's values are not all 1" \
     "tail -n 1 $d/c/sigma.dat | awk '{ for (i = 2; i <= NF; i++) if (\$i < 0.98 || \$i > 1.02) far = 1 } END { exit !far }'"
+
+# --- make figures-ch7's script, end to end at toy size ------------------------------------
+# Its three runs (4 steps, width 4, 100 images) and every picture, written
+# under tests/tmp instead of the chapter's directory (FIGURES_DST).
+if command -v gnuplot >/dev/null 2>&1; then
+    fig=$tmp/figures
+    run $fig.log env GANBOOK_DATA=$fake GANBOOK_NO_FETCH=1 GANBOOK_EVAL_SAMPLES=200 STEPS=4 TRAIN_SIZE=100 WIDTH=4 \
+        BATCH=8 EXTRA="--log-every 1 --ema-start 2" FIGURES_OUT=$fig/runs FIGURES_DST=$fig \
+        bash chapters/ch07_modern_recipe/make_figures.sh
+    status=$?
+    t "make_figures.sh at toy size: exit 0" "[ $status -eq 0 ]" || show $fig.log
+    t "make_figures.sh: dout.png, sigma_nosn.png, sigma_sn.png, ema_vs_raw.png are PNGs" \
+        "png_ok $fig/dout.png && png_ok $fig/sigma_nosn.png && png_ok $fig/sigma_sn.png && png_ok $fig/ema_vs_raw.png"
+    fig_runs_ok() {  # the three runs' logs: a row per step, every value finite
+        local r
+        for r in full noaug nosn; do
+            dat_ok $fig/runs/$r/dout.dat '# step d_train d_heldout d_fake auc' 4 && finite $fig/runs/$r/dout.dat &&
+                finite $fig/runs/$r/sigma.dat || return 1
+        done
+    }
+    t "make_figures.sh: its three runs' dout.dat (4 rows) and sigma.dat are finite" fig_runs_ok
+    t "make_figures.sh: figures.txt has the gap of both dout runs, and no nan or inf" \
+        "[ \$(grep -c '^  gap ' $fig/figures.txt) -eq 2 ] && ! grep -qiw 'nan\\|inf' $fig/figures.txt"
+fi
 
 # --- mistakes -------------------------------------------------------------------------------
 run $d.e1.log ch7 --r1 1 --d-norm batch --out $d/e1

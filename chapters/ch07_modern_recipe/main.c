@@ -206,7 +206,8 @@ static StepStats train_step(GanRun *run, const Recipe *rc, const AugmentPolicy *
 //    dout.dat   D's mean output on 256 fixed training images, on 256 held-out
 //               images (the test split) and on 256 samples, D in eval mode
 //               and without augmentation: when D memorizes the training set,
-//               the first two part ways (overfitting made visible).
+//               the first two part ways (overfitting made visible). And auc:
+//               how often D scores a training image above a held-out one.
 //    sigma.dat  the largest singular value of each of D's layers as D uses
 //               them (W / sigma(W) with spectral norm, W without), by 30
 //               steps of the power iteration from a fixed start.
@@ -231,13 +232,30 @@ static void make_probes(GanRun *run) {
     for (long i = 0; i < probe_z->numel; i++) probe_z->data[i] = rng_normal(&rng);
 }
 
+// The share of (training, held-out) pairs of probe images that D scores
+// training first (ties count half): the area under the ROC curve of D's
+// output as a test of "was this image trained on?". 0.5 while D judges the
+// images it trained on like those it never saw; 1 when it has memorized
+// every training image. Unlike the gap of the means, it does not grow when
+// D's outputs merely get larger. train, heldout: (PROBE, 1).
+static double train_ranked_first(const Tensor *train, const Tensor *heldout) {
+    double above = 0;
+    for (long i = 0; i < train->numel; i++)
+        for (long j = 0; j < heldout->numel; j++)
+            above += train->data[i] > heldout->data[j] ? 1.0 : train->data[i] == heldout->data[j] ? 0.5 : 0.0;
+    return above / ((double)train->numel * (double)heldout->numel);
+}
+
 static void log_probes(GanRun *run, LossLog *dout, LossLog *sigma) {
     int prev = t_set_grad_enabled(0);
     params_set_training(&d.params, 0);  // no batch statistics, no power-iteration step
     double row[8] = {(double)run->step};
-    row[1] = mean_of(dcgan_discriminator_forward(&d, probe_train, NULL));
-    row[2] = mean_of(dcgan_discriminator_forward(&d, probe_heldout, NULL));
+    Tensor *on_train = dcgan_discriminator_forward(&d, probe_train, NULL);
+    Tensor *on_heldout = dcgan_discriminator_forward(&d, probe_heldout, NULL);
+    row[1] = mean_of(on_train);
+    row[2] = mean_of(on_heldout);
     row[3] = mean_of(dcgan_discriminator_forward(&d, generate_raw(&g, probe_z, NULL), NULL));
+    row[4] = train_ranked_first(on_train, on_heldout);
     params_set_training(&d.params, 1);
     t_set_grad_enabled(prev);
     gan_run_log(run, dout, row);
@@ -364,7 +382,7 @@ int main(int argc, char **argv) {
            run.images.n);
     if (gan_run_begin(&run, "step d_loss g_loss d_real d_fake r1", generate, &g) != 0) return 1;
     LossLog dout, sigma;
-    if (gan_run_open_log(&run, &dout, "dout.dat", "step d_train d_heldout d_fake") != 0) return 1;
+    if (gan_run_open_log(&run, &dout, "dout.dat", "step d_train d_heldout d_fake auc") != 0) return 1;
     char sigma_columns[128] = "step";
     for (int i = 0; i < d.layers; i++) {
         size_t len = strlen(sigma_columns);
@@ -402,8 +420,8 @@ int main(int argc, char **argv) {
         }
         t_set_grad_enabled(prev);
     }
-    gan_run_plot(&run, "loss.gp", "dout.dat", "dout.png");
-    gan_run_plot(&run, "loss.gp", "sigma.dat", "sigma.png");
+    gan_run_plot(&run, "dout.gp", "dout.dat", "dout.png");    // the means, and auc below them
+    gan_run_plot(&run, "sigma.gp", "sigma.dat", "sigma.png");  // log scale, a line at 1
 
     Metrics m = {0};
     metrics_set_str(&m, "recipe", preset);
