@@ -147,12 +147,6 @@ int gan_run_flags(GanRun *r, CliFlag *table);
 void gan_run_parse(GanRun *r, CliFlag *table, int argc, char **argv, const char *description,
                    const char *extra_defining);
 
-// For a chapter whose own code still reads tensors on the host (chapters 4-7:
-// clipping, spectral norm, EMA, augmentation, their plots): call right after
-// gan_run_parse. --device auto falls back to the CPU with a note; --device
-// cuda is a usage error (exit 2) with a HINT. `why` says what needs the host.
-void gan_run_cpu_only(GanRun *r, const char *why);
-
 // Loads the dataset, seeds run.rng with --seed and draws the fixed batches.
 // Returns 0, or -1 after an error line and a HINT (missing or damaged data).
 int gan_run_load_data(GanRun *r);
