@@ -173,7 +173,8 @@ int gan_run_begin(GanRun *r, const char *columns, GenerateFn generate, void *mod
 // (B, 784), or (B, C, H, W) when image_size is set.
 Tensor *gan_real_batch(GanRun *r);
 // The same batch with its labels: *labels = (B) class indices stored as
-// floats (ops.h's convention: t_one_hot, t_embedding), in the arena; NULL for
+// floats (ops.h's convention: t_one_hot, t_embedding), in the arena, each
+// checked on the host before it goes up to a GPU (t_labels_to); NULL for
 // the 2-D toys, which have none. Takes the same batch gan_real_batch would.
 Tensor *gan_real_batch_labeled(GanRun *r, Tensor **labels);
 // Noise z ~ N(0, I): (B, z_dim), in the arena, from run.rng.
