@@ -21,7 +21,10 @@
 # Chapters 3, 6 and 7 (DCGAN steps: convolutions, and chapter 7's probes of
 # D on 768 images per logged step) take minutes under the emulator; they run
 # when GANBOOK_CUDA_CH3=1 (make cuda-chapters-emu sets it). Chapters 4 and 5
-# (toys, MLPs) run in every make test: about a minute together on 2 idle cores.
+# (toys, MLPs) run in every make test: they add about 45 s of CPU time (63 s
+# of wall time on the shared 2-core machine at load 4-5; chapter 1's part
+# takes 38 s of CPU), and chapters 6 and 7 about 2 and 4 minutes of wall
+# time there (at load 8).
 # CHECK_VERBOSE=1 lists every check.
 #
 # TOL: the emulated GPU adds in another order than the CPU (tiled GEMM,
