@@ -147,7 +147,11 @@ labs=$(grep -l '^#ifdef LAB_MAIN' cuda/*.cu 2>/dev/null | xargs -r -n 1 basename
 # --- 2. emulator tests --------------------------------------------------------------
 # Built apart from the GPU build, so that a missing piece here (say, no
 # AddressSanitizer runtime for the ASan test program) fails only this step.
-if ! run_step build_emu 240 make -j"$JOBS" CUDA="$cuda" ${NVCC:+NVCC="$NVCC"} BUILD=$BUILD cuda-emu-tests; then
+# (The emulated chapters too: tests/test_cuda_chapters.sh runs them.)
+emu_chapters=()
+for n in 1 2 3 4 5 6 7; do emu_chapters+=("$BUILD/emu/chapter$n"); done
+if ! run_step build_emu 240 make -j"$JOBS" CUDA="$cuda" ${NVCC:+NVCC="$NVCC"} BUILD=$BUILD cuda-emu-tests \
+    "${emu_chapters[@]}"; then
     row "build of the emulator tests" "FAIL" "see logs/build_emu.txt (the tests below may then fail too)"
 fi
 for t in tests/test_cuda*.sh; do
@@ -308,7 +312,7 @@ fi
 # Every chapter, 20 steps on --device cuda with its own short settings
 # (chapter 4 without the 100-critic-step warm-up, chapter 7's full recipe:
 # spectral norm, hinge, R1, EMA, DiffAugment), the final scores on 1,000
-# samples. With GPU_CHECK_EMULATE=1 and no GPU, the emulated chapters
+# samples (200 under the emulator). With GPU_CHECK_EMULATE=1 and no GPU, the emulated chapters
 # ($BUILD/emu/chapterN) take 2 tiny steps instead, so this code path runs
 # here too (chapters 3, 6, 7 take minutes each under the emulator: the
 # budget may skip them).
@@ -316,9 +320,7 @@ emulated_chapters=0
 if [ $have_gpu -eq 1 ] && [ "$labdir" = "$BUILD/emu/lab" ]; then
     emulated_chapters=1
     run_step build_emu_chapters 300 make -j"$JOBS" CUDA="$cuda" ${NVCC:+NVCC="$NVCC"} BUILD=$BUILD \
-        $BUILD/emu/chapter1 $BUILD/emu/chapter2 $BUILD/emu/chapter3 $BUILD/emu/chapter4 \
-        $BUILD/emu/chapter5 $BUILD/emu/chapter6 $BUILD/emu/chapter7 ||
-        row "build of the emulated chapters" "FAIL" "see logs/build_emu_chapters.txt"
+        "${emu_chapters[@]}" || row "build of the emulated chapters" "FAIL" "see logs/build_emu_chapters.txt"
 fi
 chapter_args() {  # NAME: the chapter's own flags for the short run
     case $1 in
@@ -342,10 +344,10 @@ for prog in ./chapter[0-9] ./chapter[0-9][0-9]; do
         continue
     fi
     over_budget && { row "$name --device cuda" "skipped" "time budget"; continue; }
-    steps=20 limit=60 bin=$prog
-    [ $emulated_chapters -eq 1 ] && steps=2 limit=240 bin=$BUILD/emu/$name
+    steps=20 limit=60 bin=$prog samples=1000
+    [ $emulated_chapters -eq 1 ] && steps=2 limit=240 bin=$BUILD/emu/$name samples=200
     # shellcheck disable=SC2046  # chapter_args is a list of words
-    run_step "$name" $limit env GANBOOK_EVAL_SAMPLES=1000 "$bin" --device cuda --steps $steps --log-every 5 \
+    run_step "$name" $limit env GANBOOK_EVAL_SAMPLES=$samples "$bin" --device cuda --steps $steps --log-every 5 \
         --sample-every 0 --checkpoint-every 0 $(chapter_args "$name") --out "$OUT/runs/$name" --force
     rc=$?
     log=$OUT/logs/$name.txt
