@@ -418,7 +418,7 @@ figures-ch5: chapter5
 # -u cuda_backend pulls cuda/backend.cu's table in, and tensor.c finds it
 # through weak references (the C objects are the same with and without CUDA).
 # The emulated GPU (libganbook_cuda_emu.a) is linked into the CUDA tests and
-# into emulated copies of chapters 1 and 3, so `make test` runs the whole
+# into emulated copies of chapters 1 and 3-7, so `make test` runs the whole
 # backend, ops and a chapter step, on any machine.
 ifeq ($(CUDA),1)
 LDLIBS += -Wl,-u,cuda_backend $(CUDA_LIB) $(CUDA_LDLIBS)
@@ -439,12 +439,13 @@ $(BUILD)/tests/test_cuda_ops: tests/test_cuda_ops.c $(TEST_COMMON) $(LIB) $(CUDA
 $(EMU_BUILD)/chapter%: $(LIB) $(CUDA_EMU_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP $(wildcard chapters/ch0$*_*/*.c) $(LIB) $(EMU_LDLIBS) -o $@
+EMU_CHAPTERS := $(addprefix $(EMU_BUILD)/,chapter1 chapter3 chapter4 chapter5 chapter6 chapter7)
 ifneq ($(shell command -v $(EMU_CXX) 2>/dev/null),)
-test: $(EMU_BUILD)/chapter1 $(EMU_BUILD)/chapter3
+test: $(EMU_CHAPTERS)
 endif
-# Chapters 1 and 3 on the emulated GPU against the CPU (chapter 3 takes minutes).
+# Chapters 1-7 on the emulated GPU against the CPU (chapters 3, 6 and 7 take minutes).
 .PHONY: cuda-chapters-emu
-cuda-chapters-emu: $(EMU_BUILD)/chapter1 $(EMU_BUILD)/chapter3
+cuda-chapters-emu: $(EMU_CHAPTERS)
 	@GANBOOK_CUDA_CH3=1 BUILD=$(BUILD) bash tests/test_cuda_chapters.sh
 # --- ch6: chapter 6's figures, and the image scoreboard of chapters 3-6 ---------------
 # make eval-images [EVAL_CHAPTERS="3 6"] [EXTRA="--steps 20"]: trains the image

@@ -28,54 +28,82 @@ int augment_parse(const char *spec, AugmentPolicy *p) {
 int augment_any(const AugmentPolicy *p) { return p->color || p->translation || p->cutout; }
 
 // ---------------------------------------------------------------------------
-// translate: shifts live in `saved` (2N floats: dx then dy) for the backward.
+// Where the randomness lives. Every random number is drawn on the host from
+// the Rng given (the run's training stream), in the same order on every
+// device, so a GPU run augments exactly like a CPU run with the same seed.
+// What reaches the GPU is one small table per transformation and batch, made
+// on the host and uploaded (t_to), like the noise z: N floats per colour
+// factor, 2N shifts, 2N cutout centres. The per-pixel work (the shifted
+// images, the cutout masks) is done by kernels on the tensor's device.
+
+// A host tensor of n floats, moved to device d (one upload on a GPU).
+static Tensor *host_table(const float *values, int ndim, const int *shape, Device d) {
+    Tensor *t = t_empty_on(DEV_CPU, ndim, shape);
+    memcpy(t->data, values, (size_t)t->numel * sizeof(float));
+    return t_to(t, d);
+}
+
+// ---------------------------------------------------------------------------
+// translate: y = x shifted by sign * (dx[n], dy[n]). The shifts (2N floats:
+// dx then dy) live in `saved`, on x's device; iarg[0] holds the sign.
+
+static Tensor *translate_by(Tensor *x, Tensor *shifts, int sign);
 
 static void translate_backward(Tensor *out, Tensor *gout, Tensor **gin) {
     if (!t_wants(out, 0)) return;
-    int N = out->shape[0];
-    int back[2 * 1024];
-    for (int n = 0; n < N; n++) {
-        back[n] = -(int)out->saved->data[n];
-        back[N + n] = -(int)out->saved->data[N + n];
-    }
-    gin[0] = t_translate(gout, back, back + N);  // the adjoint: the reverse shift
+    gin[0] = translate_by(gout, out->saved, -out->iarg[0]);  // the adjoint: the reverse shift
 }
 static const Op OP_TRANSLATE = {"translate", translate_backward};
+
+static Tensor *translate_by(Tensor *x, Tensor *shifts, int sign) {
+    int N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
+    Tensor *y = t_op_result(&OP_TRANSLATE, 4, x->shape, &x, 1);
+    if (x->device == DEV_CPU) {  // the student's kernel (exercise 7.5), with whole-number shifts
+        int d[2 * 1024];
+        for (int n = 0; n < 2 * N; n++) d[n] = sign * (int)shifts->data[n];
+        ex_translate(x->data, y->data, N, C, H, W, d, d + N);
+    } else {
+        t_backend_of(x)->translate(x->data, y->data, N, C, H, W, shifts->data, sign);
+    }
+    y->saved = shifts;
+    y->iarg[0] = sign;
+    return y;
+}
 
 Tensor *t_translate(Tensor *x, const int *dx, const int *dy) {
     if (x->ndim != 4) t_fatal("translate: x %s must be (N, C, H, W)", t_shape_str(x));
     int N = x->shape[0];
     if (N > 1024) t_fatal("translate: batch of %d, at most 1024\nHINT: use smaller batches", N);
-    Tensor *y = t_op_result(&OP_TRANSLATE, 4, x->shape, &x, 1);
-    ex_translate(x->data, y->data, N, x->shape[1], x->shape[2], x->shape[3], dx, dy);  // exercise 7.5
-    y->saved = t_empty(1, 2 * N);
+    float shifts[2 * 1024];
     for (int n = 0; n < N; n++) {
-        y->saved->data[n] = (float)dx[n];
-        y->saved->data[N + n] = (float)dy[n];
+        shifts[n] = (float)dx[n];
+        shifts[N + n] = (float)dy[n];
     }
-    return y;
+    return translate_by(x, host_table(shifts, 1, (int[]){2 * N}, x->device), 1);
 }
 
 // ---------------------------------------------------------------------------
 // The policies, as in the paper's reference code (DiffAugment_pytorch.py).
 
-// r (N,1,1,1): one uniform number in [0, 1) per image, a constant.
-static Tensor *per_image_uniform(int N, Rng *rng) {
-    Tensor *r = t_empty(4, N, 1, 1, 1);
-    for (int n = 0; n < N; n++) r->data[n] = (float)rng_uniform(rng);
-    return r;
+// r (N,1,1,1): one uniform number in [0, 1) per image, a constant, on d.
+static Tensor *per_image_uniform(int N, Rng *rng, Device d) {
+    float r[1024];
+    if (N > 1024) t_fatal("augment: batch of %d, at most 1024\nHINT: use smaller batches", N);
+    for (int n = 0; n < N; n++) r[n] = (float)rng_uniform(rng);
+    return host_table(r, 4, (int[]){N, 1, 1, 1}, d);
 }
 
 static Tensor *color(Tensor *x, Rng *rng) {
     int N = x->shape[0], C = x->shape[1];
-    x = t_add(x, t_add_scalar(per_image_uniform(N, rng), -0.5f));  // brightness
-    if (C > 1) {                                                   // saturation: around the channel mean
+    Device d = x->device;
+    x = t_add(x, t_add_scalar(per_image_uniform(N, rng, d), -0.5f));  // brightness
+    if (C > 1) {                                                      // saturation: around the channel mean
         Tensor *mean = t_mean_dim(x, 1, 1);
-        x = t_add(t_mul(t_sub(x, mean), t_mul_scalar(per_image_uniform(N, rng), 2.0f)), mean);
+        x = t_add(t_mul(t_sub(x, mean), t_mul_scalar(per_image_uniform(N, rng, d), 2.0f)), mean);
     }
     Tensor *flat = t_reshape(x, 2, (int[]){N, (int)(x->numel / N)});  // contrast: around the image mean
     Tensor *mean = t_reshape(t_mean_dim(flat, 1, 1), 4, (int[]){N, 1, 1, 1});
-    return t_add(t_mul(t_sub(x, mean), t_add_scalar(per_image_uniform(N, rng), 0.5f)), mean);
+    return t_add(t_mul(t_sub(x, mean), t_add_scalar(per_image_uniform(N, rng, d), 0.5f)), mean);
 }
 
 static Tensor *translation(Tensor *x, Rng *rng) {
@@ -89,17 +117,20 @@ static Tensor *translation(Tensor *x, Rng *rng) {
     return t_translate(x, shifts, shifts + 1024);
 }
 
+// The mask (N,1,H,W) is made by the backend's cutout_mask kernel on x's
+// device from the centres drawn here (the student-free part of DiffAugment).
 static Tensor *cutout(Tensor *x, Rng *rng) {
     int N = x->shape[0], H = x->shape[2], W = x->shape[3];
     int ch = (int)(H * 0.5f + 0.5f), cw = (int)(W * 0.5f + 0.5f);
-    Tensor *mask = t_full(1.0f, 4, N, 1, H, W);
+    if (N > 1024) t_fatal("cutout: batch of %d, at most 1024\nHINT: use smaller batches", N);
+    float centers[2 * 1024];
     for (int n = 0; n < N; n++) {
-        int cy = (int)rng_below(rng, (uint64_t)(H + (1 - ch % 2)));
-        int cx = (int)rng_below(rng, (uint64_t)(W + (1 - cw % 2)));
-        for (int i = cy - ch / 2; i < cy + ch / 2; i++)
-            for (int j = cx - cw / 2; j < cx + cw / 2; j++)
-                if (i >= 0 && i < H && j >= 0 && j < W) mask->data[((long)n * H + i) * W + j] = 0.0f;
+        centers[n] = (float)rng_below(rng, (uint64_t)(H + (1 - ch % 2)));
+        centers[N + n] = (float)rng_below(rng, (uint64_t)(W + (1 - cw % 2)));
     }
+    Tensor *c = host_table(centers, 1, (int[]){2 * N}, x->device);
+    Tensor *mask = t_empty_on(x->device, 4, (int[]){N, 1, H, W});
+    t_backend_of(x)->cutout_mask(mask->data, N, H, W, c->data, ch, cw);
     return t_mul(x, mask);
 }
 

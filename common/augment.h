@@ -14,7 +14,9 @@
 //   translation  each image shifted by up to 1/8 of its size in x and y,
 //                zeros coming in (exercise 7.5)
 //   cutout       a square of half the image size, at a random centre, set to 0
-// Random draws come from the Rng given (the run's training stream).
+// Random draws come from the Rng given (the run's training stream), on the
+// host, in the same order on every device; on a GPU they go up as a small
+// table per batch and the pixels are done there (augment.c says how).
 #ifndef GANBOOK_AUGMENT_H
 #define GANBOOK_AUGMENT_H
 

@@ -131,6 +131,18 @@ typedef struct Backend {
     void (*rmsprop)(float *p, const float *g, float *square_avg, float *buf, float *grad_avg, long n, float lr,
                     float wd, float alpha, float eps, float momentum);
     void (*clip)(float *p, long n, float c);  // p = clamp(p, -c, c)
+
+    // --- chapter 7's recipe (ema.h, augment.h), elementwise -------------------------
+    // avg[i] = decay * avg[i] + (1 - decay) * w[i]: the moving average of a weight.
+    void (*ema)(float *avg, const float *w, long n, float decay);
+    // x, y (N,C,H,W): y[n,c,i,j] = x[n,c, i - sign*dy[n], j - sign*dx[n]], 0 where
+    // that is outside the image. shifts (2N): dx[0..N) then dy[0..N), whole
+    // numbers stored as floats; sign +1 (the shift) or -1 (its adjoint).
+    void (*translate)(const float *x, float *y, int N, int C, int H, int W, const float *shifts, int sign);
+    // mask (N,1,H,W): 0 on rows cy-ch/2 .. cy+ch/2-1 and columns cx-cw/2 ..
+    // cx+cw/2-1 of image n (clipped to the image), 1 elsewhere; centers (2N):
+    // cy[0..N) then cx[0..N), whole numbers stored as floats.
+    void (*cutout_mask)(float *mask, int N, int H, int W, const float *centers, int ch, int cw);
 } Backend;
 
 // The CPU table (kernels_cpu.c). The CUDA one comes from cuda/backend.cu

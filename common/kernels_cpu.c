@@ -519,6 +519,40 @@ static void cpu_clip(float *p, long n, float c) {
 }
 
 // ---------------------------------------------------------------------------
+// Chapter 7's recipe. The reference of the CUDA kernels; the chapter's CPU
+// path runs the student's exercises 7.4 and 7.5 instead (ema.c, augment.c).
+
+static void cpu_ema(float *avg, const float *w, long n, float decay) {
+    for (long i = 0; i < n; i++) avg[i] = decay * avg[i] + (1.0f - decay) * w[i];
+}
+
+static void cpu_translate(const float *x, float *y, int N, int C, int H, int W, const float *shifts, int sign) {
+    for (int n = 0; n < N; n++) {
+        int dx = sign * (int)shifts[n], dy = sign * (int)shifts[N + n];
+        for (int c = 0; c < C; c++) {
+            const float *src = x + ((long)n * C + c) * H * W;
+            float *dst = y + ((long)n * C + c) * H * W;
+            for (int i = 0; i < H; i++)
+                for (int j = 0; j < W; j++) {
+                    int si = i - dy, sj = j - dx;
+                    dst[(long)i * W + j] = si >= 0 && si < H && sj >= 0 && sj < W ? src[(long)si * W + sj] : 0.0f;
+                }
+        }
+    }
+}
+
+static void cpu_cutout_mask(float *mask, int N, int H, int W, const float *centers, int ch, int cw) {
+    for (int n = 0; n < N; n++) {
+        int cy = (int)centers[n], cx = (int)centers[N + n];
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < W; j++) {
+                int in = i >= cy - ch / 2 && i < cy + ch / 2 && j >= cx - cw / 2 && j < cx + cw / 2;
+                mask[((long)n * H + i) * W + j] = in ? 0.0f : 1.0f;
+            }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // The table
 
 const Backend backend_cpu = {
@@ -554,4 +588,7 @@ const Backend backend_cpu = {
     .adam = cpu_adam,
     .rmsprop = cpu_rmsprop,
     .clip = cpu_clip,
+    .ema = cpu_ema,
+    .translate = cpu_translate,
+    .cutout_mask = cpu_cutout_mask,
 };

@@ -103,6 +103,11 @@ Tensor *t_one_hot(Tensor *labels, int classes);          // (N, classes), consta
 Tensor *t_embedding(Tensor *weight, Tensor *labels);     // weight (V,F) -> (N,F)
 // Adjoint of embedding: rows of g added into a zero (V,F) tensor at labels.
 Tensor *t_embedding_scatter(Tensor *g, Tensor *labels, int vocab);
+// Host labels, every one checked to be a whole number in [0, classes) (a
+// fatal error with a HINT names the first bad one), then copied to device d
+// (itself when d is the CPU). GPU kernels cannot report a bad label: labels
+// go up through this.
+Tensor *t_labels_to(Tensor *labels, int classes, Device d);
 
 // --- losses ----------------------------------------------------------------------
 // mean over all elements of max(x,0) - x*y + log(1 + exp(-|x|)): binary cross

@@ -12,8 +12,9 @@
 //
 // Labels on the CPU are checked (in range, whole numbers) with a message
 // naming the bad one. Labels on a GPU are not read back for that (it would
-// be a copy per step): check them where they are made, on the host; the
-// GPU kernels leave a row of zeros for a label out of range.
+// be a copy per step): they are checked where they are made, on the host,
+// by t_labels_to on their way up (the batch's labels, chapter 6's fake
+// labels); the GPU kernels leave a row of zeros for a label out of range.
 #include "ops.h"
 
 #include <math.h>
@@ -99,4 +100,12 @@ Tensor *t_embedding_scatter(Tensor *g, Tensor *labels, int vocab) {
     Tensor *out = t_op_result(&OP_EMBEDDING_SCATTER, 2, shape, in, 2);
     t_backend_of(g)->embedding_scatter(g->data, labels->data, labels->numel, vocab, F, out->data);
     return out;
+}
+
+// Host labels checked, then copied to device d (the only way labels reach a
+// GPU in the chapters, so a bad label is one clear error there too).
+Tensor *t_labels_to(Tensor *labels, int classes, Device d) {
+    if (labels->device != DEV_CPU) t_fatal("t_labels_to: the labels must be on the host (they are checked there)");
+    for (long i = 0; i < labels->numel; i++) label_at("labels", labels, i, classes);
+    return t_to(labels, d);
 }

@@ -1,5 +1,13 @@
 // spectral_norm.c: W / sigma(W) with one power-iteration step per forward
 // pass (spectral_norm.h explains the method).
+//
+// Devices: u and v are buffers of the layer's registry, so they move with
+// the model (params_to_device) and live on its device. On the CPU the step
+// is exercise 7.1 (in double); on a GPU it is made of library ops on the
+// device (two matrix-vector products, two norms by the deterministic
+// reductions, results copied into u and v), nothing random and nothing
+// copied to the host. sigma stays on the device too (sigma_dev) and is
+// copied back only when spectral_norm_sigma asks for it (at log time).
 #include "spectral_norm.h"
 
 #include <math.h>
@@ -25,23 +33,62 @@ void spectral_norm_init(SpectralNorm *sn, Params *ps, const char *layer, Tensor 
     normalize_in_place(sn->u->data, sn->rows);
     normalize_in_place(sn->v->data, sn->cols);
     sn->sigma = 0.0f;
+    sn->sigma_dev = NULL;
     sn->owner = ps;
 }
 
+// a / max(||a||, 1e-12) by ops, with max(n, e) written as relu(n - e) + e.
+static Tensor *normalized(Tensor *a) {
+    Tensor *norm = t_sqrt(t_sum(t_mul(a, a)));  // (1)
+    return t_div(a, t_add_scalar(t_relu(t_add_scalar(norm, -1e-12f)), 1e-12f));
+}
+
+// Exercise 7.1's step on a GPU: v = normalize(W^T u), u = normalize(W v).
+static void power_iteration_on_device(SpectralNorm *sn) {
+    int prev = t_set_grad_enabled(0);  // no graph: u and v are constants of the forward
+    Tensor *w = t_reshape(sn->weight, 2, (int[]){sn->rows, sn->cols});
+    Tensor *v = normalized(t_matmul(t_reshape(sn->u, 2, (int[]){1, sn->rows}), w, 0, 0));  // (1, cols) = (W^T u)^T
+    t_copy_(sn->v, v);
+    Tensor *u = normalized(t_matmul(w, t_reshape(v, 2, (int[]){sn->cols, 1}), 0, 0));     // (rows, 1)
+    t_copy_(sn->u, u);
+    t_set_grad_enabled(prev);
+}
+
+// An arena copy of a buffer, on its device, viewed as (d0, d1).
+static Tensor *constant_copy(Tensor *buf, int d0, int d1) {
+    Tensor *c = t_empty_on(buf->device, 2, (int[]){d0, d1});
+    t_copy_(c, buf);
+    return c;
+}
+
 Tensor *spectral_norm_weight(SpectralNorm *sn) {
-    if (sn->owner->training) ex_power_iteration(sn->weight->data, sn->rows, sn->cols, sn->u->data, sn->v->data);
+    if (sn->owner->training) {
+        if (sn->weight->device == DEV_CPU) ex_power_iteration(sn->weight->data, sn->rows, sn->cols, sn->u->data, sn->v->data);
+        else power_iteration_on_device(sn);
+    }
     // sigma = u^T W v with u, v as constants (arena copies: later iterations
     // must not change the values this graph was built with).
-    Tensor *u = t_from_data(sn->u->data, 2, (int[]){1, sn->rows});
-    Tensor *v = t_from_data(sn->v->data, 2, (int[]){sn->cols, 1});
+    Tensor *u = constant_copy(sn->u, 1, sn->rows);
+    Tensor *v = constant_copy(sn->v, sn->cols, 1);
     Tensor *w = t_reshape(sn->weight, 2, (int[]){sn->rows, sn->cols});
     Tensor *sigma = t_reshape(t_matmul(t_matmul(u, w, 0, 0), v, 0, 0), 1, (int[]){1});  // (1)
-    sn->sigma = t_item(sigma);
+    if (sigma->device == DEV_CPU) {
+        sn->sigma = sigma->data[0];
+    } else {  // kept on the device (one persistent value, made at the first step), read at log time
+        if (!sn->sigma_dev) sn->sigma_dev = t_persistent_on(sigma->device, "sn_sigma", 1, (int[]){1});
+        t_copy_(sn->sigma_dev, sigma);
+    }
     return t_div(sn->weight, sigma);
 }
 
-double spectral_norm_estimate(const Tensor *w, int iters) {
-    int rows = w->shape[0], cols = (int)(w->numel / rows);
+float spectral_norm_sigma(SpectralNorm *sn) {
+    if (sn->weight->device != DEV_CPU && sn->sigma_dev) sn->sigma = t_item(sn->sigma_dev);
+    return sn->sigma;
+}
+
+double spectral_norm_estimate(const Tensor *wt, int iters) {
+    int rows = wt->shape[0], cols = (int)(wt->numel / rows);
+    const Tensor *w = t_to((Tensor *)wt, DEV_CPU);  // a plot's number: copied back from a GPU
     double *u = malloc(sizeof(double) * rows), *v = malloc(sizeof(double) * cols), sigma = 0;
     if (!u || !v) t_fatal("spectral_norm_estimate: out of memory for a %d x %d matrix", rows, cols);
     for (int j = 0; j < cols; j++) v[j] = 1.0 / sqrt(cols) * (1.0 + 0.1 * (j % 7));  // a fixed, generic start

@@ -22,7 +22,8 @@ typedef struct SpectralNorm {
     Tensor *weight;       // the trained weight (PyTorch's weight_orig), any shape (rows, ...)
     Tensor *u, *v;        // buffers "<layer>.sn_u" (rows), "<layer>.sn_v" (cols)
     int rows, cols;
-    float sigma;          // the last estimate, for plots and logs
+    float sigma;          // the last estimate, for plots and logs (read it with spectral_norm_sigma)
+    Tensor *sigma_dev;    // on a GPU: the last estimate, kept there (NULL before the first GPU step)
     const Params *owner;  // where the training flag is read
 } SpectralNorm;
 
@@ -34,6 +35,10 @@ void spectral_norm_init(SpectralNorm *sn, Params *ps, const char *layer, Tensor 
 // W / sigma(W) as a graph tensor of weight's shape (one power-iteration step
 // first, in training mode). Use it in place of the weight in the layer's op.
 Tensor *spectral_norm_weight(SpectralNorm *sn);
+
+// The last estimate of sigma(W) (copied back when the layer lives on a GPU:
+// call it at log time, not in a training step).
+float spectral_norm_sigma(SpectralNorm *sn);
 
 // The largest singular value of w viewed as (shape[0], rest), by `iters`
 // steps of the power iteration from a fixed start, in double: what the

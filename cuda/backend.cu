@@ -518,6 +518,55 @@ static void cuda_clip(float *p, long n, float c) {
 }
 
 // ---------------------------------------------------------------------------
+// Chapter 7's recipe: the EMA of G's weights and DiffAugment's translation
+// and cutout, one thread per value (kernels_cpu.c has the same rules). The
+// random numbers behind an augmentation (shifts, cutout centres) are drawn on
+// the host from the run's generator, in the CPU run's order, and come up as
+// a small table per batch (augment.c), so a GPU run augments exactly as a
+// CPU run with the same seed; nothing here is random or reduced.
+
+__global__ void ema_kernel(float *avg, const float *w, long n, float decay) {
+    FOR_EACH(i, n) avg[i] = decay * avg[i] + (1.0f - decay) * w[i];
+}
+static void cuda_ema(float *avg, const float *w, long n, float decay) {
+    LAUNCH(ema_kernel, blocks_for(n), THREADS, 0, avg, w, n, decay);
+    CHECK_LAUNCH();
+}
+
+// Thread i writes y[i] = x[n, c, i - dy, j - dx] or 0: a gather, so every
+// output is written exactly once (a scatter would leave the uncovered border
+// unwritten, and fresh arena memory is not zero).
+__global__ void translate_kernel(const float *x, float *y, int N, int C, int H, int W, const float *shifts, int sign,
+                                 long total) {
+    FOR_EACH(i, total) {
+        int j = (int)(i % W), r = (int)(i / W % H);
+        long plane = i / ((long)H * W);
+        int n = (int)(plane / C);
+        int si = r - sign * (int)shifts[N + n], sj = j - sign * (int)shifts[n];
+        y[i] = si >= 0 && si < H && sj >= 0 && sj < W ? x[(plane * H + si) * W + sj] : 0.0f;
+    }
+}
+static void cuda_translate(const float *x, float *y, int N, int C, int H, int W, const float *shifts, int sign) {
+    long total = (long)N * C * H * W;
+    LAUNCH(translate_kernel, blocks_for(total), THREADS, 0, x, y, N, C, H, W, shifts, sign, total);
+    CHECK_LAUNCH();
+}
+
+__global__ void cutout_mask_kernel(float *mask, int N, int H, int W, const float *centers, int ch, int cw, long total) {
+    FOR_EACH(i, total) {
+        int j = (int)(i % W), r = (int)(i / W % H), n = (int)(i / ((long)H * W));
+        int cy = (int)centers[n], cx = (int)centers[N + n];
+        int in = r >= cy - ch / 2 && r < cy + ch / 2 && j >= cx - cw / 2 && j < cx + cw / 2;
+        mask[i] = in ? 0.0f : 1.0f;
+    }
+}
+static void cuda_cutout_mask(float *mask, int N, int H, int W, const float *centers, int ch, int cw) {
+    long total = (long)N * H * W;
+    LAUNCH(cutout_mask_kernel, blocks_for(total), THREADS, 0, mask, N, H, W, centers, ch, cw, total);
+    CHECK_LAUNCH();
+}
+
+// ---------------------------------------------------------------------------
 // The table, and the device check
 
 static Backend make_table(void) {
@@ -555,6 +604,9 @@ static Backend make_table(void) {
     b.adam = cuda_adam;
     b.rmsprop = cuda_rmsprop;
     b.clip = cuda_clip;
+    b.ema = cuda_ema;
+    b.translate = cuda_translate;
+    b.cutout_mask = cuda_cutout_mask;
     return b;
 }
 

@@ -36,8 +36,7 @@ Tensor *ex_gradient_penalty(Tensor *scores, Tensor *x_hat, float *norms) {
     t_grad(&total, NULL, 1, &x_hat, 1, 1, &g);
     Tensor *flat = t_reshape(g, 2, (int[]){B, (int)(g->numel / B)});
     Tensor *norm = t_sqrt(t_add_scalar(t_sum_dim(t_mul(flat, flat), 1, 0), 1e-12f));  // (B)
-    if (norms)
-        for (int i = 0; i < B; i++) norms[i] = norm->data[i];
+    if (norms) t_download(norm, norms);  // host memory, wherever norm lives (copied back from a GPU)
     return t_mean(t_pow(t_add_scalar(norm, -1.0f), 2.0f));
     // END EXERCISE 5.2
 }

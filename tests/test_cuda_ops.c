@@ -14,6 +14,11 @@
 //     momentum) and clipping over several steps;
 //   - gradients of gradients on the device: the WGAN-GP penalty of a tiny
 //     conv critic and its weight gradients;
+//   - chapter 7's kernels (ema, translate, cutout_mask) called raw against
+//     the CPU table's, and the library on top of them: the EMA of a model,
+//     t_translate and every DiffAugment policy with their gradients, spectral
+//     norm's power iteration (u, v, sigma, W / sigma and its gradient over
+//     three steps); labels refused on the host before they go up;
 //   - determinism: the reductions give the same bits in forward and in
 //     reverse thread order, and on every run.
 // Everything runs twice, threads in forward then in reverse order
@@ -22,12 +27,18 @@
 // CPU), NaN fails (check_close). The emulator also stops on any barrier not
 // reached by all threads, out-of-bounds write (guard zones: every GPU tensor
 // is its own allocation here, t_set_arena_exact) or wrong copy.
+#include "augment.h"
 #include "check.h"
+#include "ema.h"
 #include "optim.h"
+#include "spectral_norm.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 void emu_set_reverse(int reverse);  // cuda/emu/emu.h (C++): threads in reverse order
 long emu_error_count(void);
@@ -452,6 +463,192 @@ static void test_penalty(void) {
     t_download(gg[0], penalty_bits[reverse]);
 }
 
+// ---------------------------------------------------------------------------
+// Chapter 7: EMA, DiffAugment, spectral norm; labels
+
+// A kernel of both tables on the same host values: the CPU's writes `want`,
+// the GPU's writes a device copy that comes back as `got`.
+static float *gpu_copy(const float *host, long n) {
+    const Backend *g = t_backend(DEV_CUDA);
+    float *d = t_arena_alloc_on(DEV_CUDA, (size_t)n * sizeof(float));
+    g->upload(d, host, (size_t)n * sizeof(float));
+    return d;
+}
+
+static void test_recipe_kernels(void) {
+    const Backend *c = t_backend(DEV_CPU), *g = t_backend(DEV_CUDA);
+    char what[160];
+    // ema: one value, one block's worth + 1, and more than a grid of MAX_BLOCKS x 256 would need in one pass
+    long sizes[3] = {1, 257, 4096L * 256 + 3};
+    for (int k = 0; k < 3; k++) {
+        long n = sizes[k];
+        Tensor *avg = rand_tensor(-1, 1, 1, (int[]){(int)n}), *w = rand_tensor(-1, 1, 1, (int[]){(int)n});
+        Tensor *want = t_empty_on(DEV_CPU, 1, (int[]){(int)n});
+        memcpy(want->data, avg->data, (size_t)n * sizeof(float));
+        c->ema(want->data, w->data, n, 0.9f);
+        Tensor *got = t_empty_on(DEV_CUDA, 1, (int[]){(int)n});
+        t_upload(got, avg->data);
+        g->ema(got->data, gpu_copy(w->data, n), n, 0.9f);
+        snprintf(what, sizeof what, "ema kernel, n = %ld", n);
+        close_to(what, got, want, 1e-6f, 1e-7f);
+    }
+    // translate, both signs: shifts 0, +-1, larger than the image (all zeros), odd sizes
+    int N = 5, C = 3, H = 7, W = 9;
+    float shifts[10] = {0, 1, -2, 9, -4, 0, -1, 3, 0, -8};  // dx then dy
+    Tensor *x = rand_tensor(-1, 1, 4, (int[]){N, C, H, W});
+    for (int sign = 1; sign >= -1; sign -= 2) {
+        Tensor *want = t_empty_on(DEV_CPU, 4, x->shape), *got = t_empty_on(DEV_CUDA, 4, x->shape);
+        c->translate(x->data, want->data, N, C, H, W, shifts, sign);
+        g->translate(gpu_copy(x->data, x->numel), got->data, N, C, H, W, gpu_copy(shifts, 2 * N), sign);
+        snprintf(what, sizeof what, "translate kernel (5,3,7,9), sign %+d", sign);
+        close_to(what, got, want, 0, 0);  // a copy: exact
+    }
+    // cutout_mask: centres on the edges and past them, odd and even squares
+    float centers[8] = {0, 6, 7, 3, 0, 8, 4, 9};  // cy then cx, 4 images of 7x9
+    for (int sq = 3; sq <= 4; sq++) {
+        Tensor *want = t_empty_on(DEV_CPU, 4, (int[]){4, 1, 7, 9}), *got = t_empty_on(DEV_CUDA, 4, (int[]){4, 1, 7, 9});
+        c->cutout_mask(want->data, 4, 7, 9, centers, sq, sq + 1);
+        g->cutout_mask(got->data, 4, 7, 9, gpu_copy(centers, 8), sq, sq + 1);
+        snprintf(what, sizeof what, "cutout_mask kernel %dx%d squares", sq, sq + 1);
+        close_to(what, got, want, 0, 0);
+    }
+}
+
+// The library's EMA of a model on the GPU against the CPU's (exercise 7.4):
+// three updates, a buffer copied as it is, then a swap in and out.
+static void test_ema(void) {
+    Params pc, pg, rc, rg;
+    params_init(&pc, "G"), params_init(&pg, "G"), params_init(&rc, "run"), params_init(&rg, "run");
+    int shape[2] = {3, 37};
+    Tensor *wc = params_add(&pc, "fc", "weight", ROLE_WEIGHT, 2, shape);
+    Tensor *bc = params_add(&pc, "bn", "running_mean", ROLE_BUFFER, 1, (int[]){37});
+    Tensor *wg = params_add(&pg, "fc", "weight", ROLE_WEIGHT, 2, shape);
+    Tensor *bg = params_add(&pg, "bn", "running_mean", ROLE_BUFFER, 1, (int[]){37});
+    t_copy_(wc, rand_tensor(-1, 1, 2, shape)), t_copy_(bc, rand_tensor(-1, 1, 1, (int[]){37}));
+    t_copy_(wg, wc), t_copy_(bg, bc);
+    static Ema ec, eg;
+    ema_init(&ec, &pc, &rc, "ema", 0.8f);
+    ema_init(&eg, &pg, &rg, "ema", 0.8f);  // averages registered on the host: they follow G at the first update
+    params_to_device(&pg, DEV_CUDA);
+    for (int k = 0; k < 3; k++) {
+        Tensor *dw = rand_tensor(-0.1f, 0.1f, 2, shape), *db = rand_tensor(-0.1f, 0.1f, 1, (int[]){37});
+        t_accumulate_(wc, dw), t_accumulate_(bc, db);
+        t_accumulate_(wg, to_gpu(dw)), t_accumulate_(bg, to_gpu(db));
+        ema_update(&ec);
+        ema_update(&eg);
+    }
+    check(eg.avg[0]->device == DEV_CUDA, "the EMA's averages moved to the GPU with their model");
+    close_to("EMA of a weight after 3 updates", eg.avg[0], ec.avg[0], 1e-6f, 1e-7f);
+    close_to("EMA of a buffer (copied)", eg.avg[1], ec.avg[1], 0, 0);
+    ema_swap(&eg);
+    close_to("ema_swap: the model holds the averages", wg, ec.avg[0], 1e-6f, 1e-7f);
+    ema_swap(&eg);
+    close_to("ema_swap twice: the trained weights are back", wg, wc, 0, 0);
+}
+
+typedef struct { int dx[8], dy[8]; } ShiftCtx;
+static Tensor *f_translate(Tensor **in, void *c) {
+    ShiftCtx *s = c;
+    return t_translate(in[0], s->dx, s->dy);
+}
+
+typedef struct { AugmentPolicy p; unsigned long long seed; } AugCtx;
+static Tensor *f_augment(Tensor **in, void *c) {
+    AugCtx *a = c;
+    Rng rng;
+    rng_seed(&rng, a->seed);  // the same draws on both devices
+    return augment_apply(&a->p, in[0], &rng);
+}
+
+static void test_augment(void) {
+    ShiftCtx sc = {{0, 2, -3, 7}, {1, -1, 0, -9}};
+    Tensor *x = rnd(-1, 1, 4, (int[]){4, 2, 5, 7}, 1);
+    compare_op("t_translate (4,2,5,7) and its adjoint", f_translate, &sc, &x, 1, 0, 0);
+    static const char *policies[4] = {"color", "translation", "cutout", "color,translation,cutout"};
+    for (int k = 0; k < 4; k++) {
+        AugCtx a = {{0, 0, 0}, 77 + (unsigned long long)k};
+        augment_parse(policies[k], &a.p);
+        for (int C = 1; C <= 3; C += 2) {
+            Tensor *xi = rnd(-1, 1, 4, (int[]){3, C, 9, 8}, 1);
+            char what[96];
+            snprintf(what, sizeof what, "DiffAugment %s on (3,%d,9,8)", policies[k], C);
+            compare_op(what, f_augment, &a, &xi, 1, 1e-5f, 1e-6f);
+        }
+    }
+}
+
+// Spectral norm of a (5,3,3,2) conv weight, three training forwards: the
+// CPU runs exercise 7.1 in double, the GPU ops in float (1e-5).
+static void test_spectral_norm(void) {
+    Params pc, pg;
+    params_init(&pc, "D"), params_init(&pg, "D");
+    int shape[4] = {5, 3, 3, 2};
+    Tensor *wc = params_add(&pc, "conv1", "weight", ROLE_WEIGHT, 4, shape);
+    Tensor *wg = params_add(&pg, "conv1", "weight", ROLE_WEIGHT, 4, shape);
+    t_copy_(wc, rand_tensor(-1, 1, 4, shape));
+    t_copy_(wg, wc);
+    static SpectralNorm sc, sg;
+    Rng r1, r2;
+    rng_seed(&r1, 5), rng_seed(&r2, 5);
+    spectral_norm_init(&sc, &pc, "conv1", wc, &r1);
+    spectral_norm_init(&sg, &pg, "conv1", wg, &r2);
+    params_to_device(&pg, DEV_CUDA);
+    params_requires_grad(&pc, 1), params_requires_grad(&pg, 1);
+    for (int step = 1; step <= 3; step++) {
+        Tensor *yc = spectral_norm_weight(&sc), *yg = spectral_norm_weight(&sg);
+        char what[96];
+        snprintf(what, sizeof what, "spectral norm step %d: W / sigma", step);
+        close_to(what, yg, yc, 1e-5f, 1e-6f);
+        snprintf(what, sizeof what, "spectral norm step %d: u and v", step);
+        close_to(what, t_concat(sg.u, sg.v, 0), t_concat(sc.u, sc.v, 0), 1e-5f, 1e-6f);
+        float sig_g = spectral_norm_sigma(&sg), sig_c = spectral_norm_sigma(&sc);
+        check(fabsf(sig_g - sig_c) <= 1e-5f * fabsf(sig_c), "spectral norm step %d: sigma %g on the GPU, %g on the CPU",
+              step, (double)sig_g, (double)sig_c);
+        Tensor *u = rand_tensor(-1, 1, 4, shape), *lc = t_sum(t_mul(yc, u)), *lg = t_sum(t_mul(yg, to_gpu(u)));
+        Tensor *dc, *dg;
+        t_grad(&lc, NULL, 1, &wc, 1, 0, &dc);
+        t_grad(&lg, NULL, 1, &wg, 1, 0, &dg);
+        snprintf(what, sizeof what, "spectral norm step %d: gradient of W / sigma", step);
+        close_to(what, dg, dc, 1e-4f, 1e-5f);
+    }
+}
+
+// A bad label is refused on the host, before it goes up: one error with a
+// HINT, exit 1 (in a child process: t_fatal exits).
+static void test_label_check(void) {
+    if (reverse) return;  // once is enough
+    Tensor *ok = t_from_data((float[]){0, 9, 3}, 1, (int[]){3});
+    Tensor *up = t_labels_to(ok, 10, DEV_CUDA);
+    check(up->device == DEV_CUDA, "t_labels_to: good labels go up to the GPU");
+    char path[] = "/tmp/ganbook_labels_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        check_skip("t_labels_to's error: no temporary file");
+        return;
+    }
+    fflush(stdout), fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd, 2);
+        t_labels_to(t_from_data((float[]){0, 10, 3}, 1, (int[]){3}), 10, DEV_CUDA);
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    char msg[512] = "";
+    FILE *f = fopen(path, "r");
+    if (f) {
+        size_t n = fread(msg, 1, sizeof msg - 1, f);
+        msg[n] = 0;
+        fclose(f);
+    }
+    close(fd);
+    unlink(path);
+    check(WIFEXITED(status) && WEXITSTATUS(status) == 1 && strstr(msg, "label 10 (position 1) is outside the range [0, 10)") &&
+              strstr(msg, "HINT: "),
+          "t_labels_to: label 10 of 10 classes is refused on the host with a HINT, exit 1 (got: %s)", msg);
+}
+
 static void run_all(void) {
     rand_tensor_seed(1234);
     t_arena_reset();
@@ -471,6 +668,14 @@ static void run_all(void) {
     test_optimizers();
     t_arena_reset();
     test_penalty();
+    t_arena_reset();
+    test_recipe_kernels();
+    t_arena_reset();
+    test_ema();
+    test_augment();
+    t_arena_reset();
+    test_spectral_norm();
+    test_label_check();
 }
 
 int main(void) {

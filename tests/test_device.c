@@ -19,10 +19,16 @@
 //   checkpoints:  saved from the fake GPU, loaded on the CPU, and back.
 //   penalty:      the WGAN-GP penalty (double backward through conv, leaky
 //                 ReLU, linear) on the fake GPU equals the CPU's bit for bit.
+//   recipe:       chapter 7's spectral norm, DiffAugment and EMA on the fake
+//                 GPU: from the second step on, no allocation, nothing copied
+//                 back, and up only the batch and DiffAugment's small tables.
 // The real CUDA backend is checked against the CPU by tests/test_cuda_ops.c.
+#include "augment.h"
 #include "check.h"
 #include "checkpoint.h"
+#include "ema.h"
 #include "optim.h"
+#include "spectral_norm.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -370,6 +376,60 @@ static void test_penalty(void) {
     check(ok, "WGAN-GP penalty and its weight gradients (double backward) on the device equal the CPU's bit for bit");
 }
 
+// ---------------------------------------------------------------------------
+// Chapter 7's recipe: where its state lives and what a step copies
+
+static void test_recipe_traffic(void) {
+    t_set_default_device(DEV_CPU);
+    t_arena_reset();
+    static Params d, g, run;
+    static SpectralNorm sn;
+    static Ema ema;
+    params_init(&d, "D"), params_init(&g, "G"), params_init(&run, "run");
+    Rng rng;
+    rng_seed(&rng, 11);
+    Tensor *wd = params_add(&d, "conv1", "weight", ROLE_WEIGHT, 4, (int[]){3, 1, 3, 3});
+    Tensor *wg = params_add(&g, "fc", "weight", ROLE_WEIGHT, 2, (int[]){4, 5});
+    rng_fill_normal(&rng, wd, 0.0f, 1.0f);
+    rng_fill_normal(&rng, wg, 0.0f, 1.0f);
+    spectral_norm_init(&sn, &d, "conv1", wd, &rng);
+    ema_init(&ema, &g, &run, "ema", 0.9f);  // the averages start on the host (run state)
+    params_to_device(&d, DEV_CUDA);
+    params_to_device(&g, DEV_CUDA);
+    t_set_default_device(DEV_CUDA);
+    AugmentPolicy policy;
+    augment_parse("color,translation,cutout", &policy);
+    Tensor *batch = t_persistent_on(DEV_CPU, "batch", 4, (int[]){2, 1, 6, 5});
+    rng_fill_normal(&rng, batch, 0.0f, 1.0f);
+    int quiet = 1, placed = 1;
+    for (int step = 0; step < 3; step++) {
+        t_arena_reset();
+        long a0 = n_alloc, u0 = n_upload, d0 = n_download;
+        Tensor *x = t_to(batch, DEV_CUDA);                 // the batch: 1 upload
+        Tensor *y = augment_apply(&policy, x, &rng);       // brightness, contrast, shifts, centres: 4 uploads
+        Tensor *out = t_conv2d(y, spectral_norm_weight(&sn), NULL, 1, 1);
+        params_zero_grad(&d);
+        t_backward(t_mean(t_mul(out, out)));
+        t_accumulate_(wg, t_full(0.01f, 2, 4, 5));         // "a G step"
+        ema_update(&ema);
+        if (step > 0) {
+            quiet &= n_alloc == a0 && n_upload - u0 == 5 && n_download == d0;
+            if (!quiet) printf("    step %d: %ld allocations, %ld up, %ld down\n", step + 1, n_alloc - a0,
+                               n_upload - u0, n_download - d0);
+        }
+    }
+    placed = sn.u->device == DEV_CUDA && sn.v->device == DEV_CUDA && ema.avg[0]->device == DEV_CUDA &&
+             wd->grad && wd->grad->device == DEV_CUDA;
+    check(placed, "recipe: spectral norm's u, v and the EMA averages live on the device with their models");
+    check(quiet, "recipe: steps 2-3 (power iteration, DiffAugment, backward, EMA) allocate nothing on the device, "
+                 "copy nothing back and send up only the batch and DiffAugment's 4 tables");
+    long d0 = n_download;
+    float sigma = spectral_norm_sigma(&sn);
+    check(n_download == d0 + 1 && isfinite(sigma) && sigma > 0, "recipe: sigma is read back only when asked (%g)",
+          (double)sigma);
+    t_set_default_device(DEV_CPU);
+}
+
 int main(void) {
     check_begin("device");
     fake_register();
@@ -380,5 +440,6 @@ int main(void) {
     test_gan_same_bits(OPTIM_SGD, "SGD (nesterov)");
     test_checkpoints();
     test_penalty();
+    test_recipe_traffic();
     return check_summary();
 }

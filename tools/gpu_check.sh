@@ -15,7 +15,8 @@
 #   5. every kernel-lab program's timing table (cuBLAS / cuDNN yardsticks)
 #   6. the four workloads of benchmarks.md: ours (bench/bench_gan.c --device
 #      cuda) against PyTorch in the same run, fp32 with TF32 off and on
-#   7. a short --device cuda run of every chapter
+#   7. a short --device cuda run of every chapter (1-7; chapter 7 with its
+#      full recipe), 20 steps each
 # Output: OUTDIR/gpu_check.log (everything), OUTDIR/logs/*.txt (each step),
 # OUTDIR/summary.md (ONE table: step, result, figures), printed at the end.
 # Exit status: 0 when no step FAILED ("not available" is not a failure), 1
@@ -146,7 +147,11 @@ labs=$(grep -l '^#ifdef LAB_MAIN' cuda/*.cu 2>/dev/null | xargs -r -n 1 basename
 # --- 2. emulator tests --------------------------------------------------------------
 # Built apart from the GPU build, so that a missing piece here (say, no
 # AddressSanitizer runtime for the ASan test program) fails only this step.
-if ! run_step build_emu 240 make -j"$JOBS" CUDA="$cuda" ${NVCC:+NVCC="$NVCC"} BUILD=$BUILD cuda-emu-tests; then
+# (The emulated chapters too: tests/test_cuda_chapters.sh runs them.)
+emu_chapters=()
+for n in 1 2 3 4 5 6 7; do emu_chapters+=("$BUILD/emu/chapter$n"); done
+if ! run_step build_emu 240 make -j"$JOBS" CUDA="$cuda" ${NVCC:+NVCC="$NVCC"} BUILD=$BUILD cuda-emu-tests \
+    "${emu_chapters[@]}"; then
     row "build of the emulator tests" "FAIL" "see logs/build_emu.txt (the tests below may then fail too)"
 fi
 for t in tests/test_cuda*.sh; do
@@ -304,6 +309,33 @@ if [ $torch_ok -eq 1 ] || [ $ours_ok -eq 1 ]; then
 fi
 
 # --- 7. chapters on the GPU ------------------------------------------------------------
+# Every chapter, 20 steps on --device cuda with its own short settings
+# (chapter 4 without the 100-critic-step warm-up, chapter 7's full recipe:
+# spectral norm, hinge, R1, EMA, DiffAugment), the final scores on 1,000
+# samples (200 under the emulator). With GPU_CHECK_EMULATE=1 and no GPU, the emulated chapters
+# ($BUILD/emu/chapterN) take 2 tiny steps instead, so this code path runs
+# here too (chapters 3, 6, 7 take minutes each under the emulator: the
+# budget may skip them).
+emulated_chapters=0
+if [ $have_gpu -eq 1 ] && [ "$labdir" = "$BUILD/emu/lab" ]; then
+    emulated_chapters=1
+    run_step build_emu_chapters 300 make -j"$JOBS" CUDA="$cuda" ${NVCC:+NVCC="$NVCC"} BUILD=$BUILD \
+        "${emu_chapters[@]}" || row "build of the emulated chapters" "FAIL" "see logs/build_emu_chapters.txt"
+fi
+chapter_args() {  # NAME: the chapter's own flags for the short run
+    case $1 in
+    chapter4) echo "--warmup off" ;;
+    chapter7) echo "--recipe full" ;;
+    esac
+    if [ $emulated_chapters -eq 1 ]; then
+        case $1 in
+        chapter3 | chapter6 | chapter7) echo "--width 4 --batch 4" ;;
+        chapter4) echo "--batch 16 --n-critic 1" ;;
+        chapter5) echo "--batch 16 --hidden 32 --n-critic 1" ;;
+        *) echo "--batch 16" ;;
+        esac
+    fi
+}
 for prog in ./chapter[0-9] ./chapter[0-9][0-9]; do
     [ -x "$prog" ] || continue
     name=$(basename "$prog")
@@ -312,13 +344,20 @@ for prog in ./chapter[0-9] ./chapter[0-9][0-9]; do
         continue
     fi
     over_budget && { row "$name --device cuda" "skipped" "time budget"; continue; }
-    run_step "$name" 60 "$prog" --device cuda --steps 20 --log-every 5 --sample-every 0 --checkpoint-every 0 \
-        --out "$OUT/runs/$name" --force
+    steps=20 limit=60 bin=$prog samples=1000
+    [ $emulated_chapters -eq 1 ] && steps=2 limit=240 bin=$BUILD/emu/$name samples=200
+    # shellcheck disable=SC2046  # chapter_args is a list of words
+    run_step "$name" $limit env GANBOOK_EVAL_SAMPLES=$samples "$bin" --device cuda --steps $steps --log-every 5 \
+        --sample-every 0 --checkpoint-every 0 $(chapter_args "$name") --out "$OUT/runs/$name" --force
     rc=$?
     log=$OUT/logs/$name.txt
-    if [ $rc -eq 0 ]; then
-        row "$name --device cuda" "ok" "20 steps; $(grep -o '[0-9.]* it/s' "$log" | tail -n 1)"
-    elif grep -qE 'this build has no CUDA|run on the CPU for now' "$log"; then  # the backend is not there yet
+    if [ $rc -eq 0 ] && grep -q '^device: cuda' "$log"; then
+        row "$name --device cuda" "ok" "$steps steps $(chapter_args "$name" | tr '\n' ' ' | sed 's/ *$//'); $(grep -o '[0-9.]* it/s' "$log" | tail -n 1)"
+    elif [ $rc -eq 124 ] && [ $emulated_chapters -eq 1 ]; then  # e.g. chapter 6's 10,000 scored samples
+        row "$name --device cuda" "not available" "timed out after ${limit}s under the emulator (it runs a GPU's threads one by one)"
+    elif [ $rc -eq 0 ]; then
+        row "$name --device cuda" "FAIL" "exit 0 but its banner does not say 'device: cuda'"
+    elif grep -qE 'this build has no CUDA' "$log"; then  # a CPU-only build
         row "$name --device cuda" "not available" "$(grep -m 1 -i 'error' "$log" | cut -c 1-150)"
     elif grep -qiE 'make data|dataset' "$log"; then
         row "$name --device cuda" "not available" "no dataset here: $(grep -m 1 -i 'error' "$log" | cut -c 1-120)"

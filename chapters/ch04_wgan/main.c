@@ -147,10 +147,36 @@ typedef struct {
     long clipped;       // values exercise 4.2 clamped in the last critic step
 } StepStats;
 
-static double mean_of(const Tensor *t) {
+// The mean of a logged tensor (copied back first when it lives on a GPU).
+static double mean_of(Tensor *t) {
+    const float *v = t_to(t, DEV_CPU)->data;
     double s = 0.0;
-    for (long i = 0; i < t->numel; i++) s += t->data[i];
+    for (long i = 0; i < t->numel; i++) s += v[i];
     return t->numel ? s / (double)t->numel : 0.0;
+}
+
+// Exercise 4.2 clips on the CPU. On a GPU the library clips instead (the
+// exercise's loop reads host memory), and the count it returns is computed
+// by ops on the device, only when `count` asks for it (the last critic step
+// of a G step: the number is logged, so it is the one value copied back):
+// values with |w| > c are relu(sign(|w| - c)) = 1, the others 0, summed
+// exactly (whole numbers below 2^24).
+static long clip_critic(Params *ps, float c, int count) {
+    if (ps->count == 0 || ps->items[0].t->device == DEV_CPU) return ex_clip_weights(ps, c);  // exercise 4.2
+    long clipped = 0;
+    if (count) {
+        int prev = t_set_grad_enabled(0);
+        Tensor *total = NULL;
+        for (int i = 0; i < ps->count; i++) {
+            if (!param_is_trainable(&ps->items[i])) continue;
+            Tensor *outside = t_sum(t_relu(t_sign(t_add_scalar(t_abs(ps->items[i].t), -c))));
+            total = total ? t_add(total, outside) : outside;
+        }
+        t_set_grad_enabled(prev);
+        clipped = total ? (long)t_item(total) : 0;
+    }
+    params_clip(ps, c);
+    return clipped;
 }
 
 static int critic_steps_for(const WganSettings *w, long gen_step) {
@@ -176,7 +202,9 @@ static StepStats train_step(GanRun *run, Generator *g, Critic *c, Optimizer *opt
         optim_zero_grad(opt_c);
         t_backward(loss_c);
         optim_step(opt_c);
-        if (w->clip > 0.0f) s.clipped = ex_clip_weights(critic_params(c), w->clip);  // exercise 4.2
+        int last = k == s.critic_steps - 1;  // only its numbers are logged (copied back from a GPU)
+        if (w->clip > 0.0f) s.clipped = clip_critic(critic_params(c), w->clip, last);  // exercise 4.2 on the CPU
+        if (!last) continue;
         s.w_estimate = -t_item(loss_c);
         s.c_real = mean_of(scores_real);
         s.c_fake = mean_of(scores_fake);
@@ -213,15 +241,21 @@ typedef struct {
     double lo, hi;    // the range binned
 } Histogram;
 
+// Taken at log time only: on a GPU run each weight tensor is copied back to
+// the host (t_to) for it; the copies die at the next arena reset.
 static Histogram weight_histogram(const Params *ps, float clip) {
     Histogram h = {{0}, 0, 0, 0};
     double range = clip;
     long total = 0, at = 0;
+    const float *values[512];  // each trainable tensor's values on the host (NULL: not trainable)
+    if (ps->count > 512) t_fatal("weight_histogram: %d tensors, at most 512\nHINT: raise the bound", ps->count);
+    for (int i = 0; i < ps->count; i++)
+        values[i] = param_is_trainable(&ps->items[i]) ? t_to(ps->items[i].t, DEV_CPU)->data : NULL;
     if (range <= 0.0) {  // no clipping: bin over the largest |w|
         for (int i = 0; i < ps->count; i++)
-            if (param_is_trainable(&ps->items[i]))
+            if (values[i])
                 for (long j = 0; j < ps->items[i].t->numel; j++) {
-                    double a = fabs(ps->items[i].t->data[j]);
+                    double a = fabs(values[i][j]);
                     if (a > range) range = a;
                 }
         if (range == 0.0) range = 1.0;
@@ -229,14 +263,14 @@ static Histogram weight_histogram(const Params *ps, float clip) {
     h.lo = -range, h.hi = range;
     long count[HIST_BINS] = {0};
     for (int i = 0; i < ps->count; i++) {
-        if (!param_is_trainable(&ps->items[i])) continue;
+        if (!values[i]) continue;
         const Tensor *t = ps->items[i].t;
         for (long j = 0; j < t->numel; j++) {
-            double v = t->data[j];
+            double v = values[i][j];
             int b = (int)floor((v + range) / (2.0 * range) * HIST_BINS);
             b = b < 0 ? 0 : b >= HIST_BINS ? HIST_BINS - 1 : b;
             count[b]++;
-            if (clip > 0.0f && fabsf(t->data[j]) == clip) at++;
+            if (clip > 0.0f && fabsf(values[i][j]) == clip) at++;
         }
         total += t->numel;
     }
@@ -288,10 +322,13 @@ typedef struct {
     double last_w, last_fid;
 } WfidTracker;
 
+// n images from host memory as a batch on the run's device (one upload).
 static Tensor *as_batch(const GanRun *run, float *data, int n) {
-    Tensor *x = run->image_size ? t_empty(4, n, run->C, run->H, run->W) : t_empty(2, n, run->x_dim);
+    int shape[4] = {n, run->C, run->H, run->W};
+    if (!run->image_size) shape[1] = run->x_dim;
+    Tensor *x = t_empty_on(DEV_CPU, run->image_size ? 4 : 2, shape);
     memcpy(x->data, data, (size_t)n * run->x_dim * sizeof(float));
-    return x;
+    return t_to(x, t_default_device());
 }
 
 static int wfid_begin(WfidTracker *t, GanRun *run) {
@@ -310,7 +347,7 @@ static int wfid_begin(WfidTracker *t, GanRun *run) {
     free(idx);
     Rng rng;
     rng_seed(&rng, (uint64_t)run->args.seed ^ SEED_WFID);
-    t->z = t_persistent("wfid_z", 2, (int[]){EVAL_N, run->z_dim});
+    t->z = t_persistent_on(DEV_CPU, "wfid_z", 2, (int[]){EVAL_N, run->z_dim});  // host: as_batch uploads chunks
     rng_fill_normal(&rng, t->z, 0.0f, 1.0f);
     t->on = 1;
     return 0;
@@ -335,9 +372,9 @@ static void wfid_measure(WfidTracker *t, GanRun *run, Generator *g, Critic *c) {
     for (int i = 0; i < EVAL_N; i += chunk) {
         t_arena_reset();
         int b = EVAL_N - i < chunk ? EVAL_N - i : chunk;
-        Tensor *z = t_from_data(t->z->data + (size_t)i * run->z_dim, 2, (int[]){b, run->z_dim});
+        Tensor *z = t_from_data(t->z->data + (size_t)i * run->z_dim, 2, (int[]){b, run->z_dim});  // uploaded
         Tensor *fake = generate(g, z, NULL);
-        memcpy(fakes + (size_t)i * run->x_dim, fake->data, (size_t)b * run->x_dim * sizeof(float));
+        t_download(fake, fakes + (size_t)i * run->x_dim);
         sum_fake += mean_of(critic(c, fake)) * b;
         sum_real += mean_of(critic(c, as_batch(run, t->real + (size_t)i * run->x_dim, b))) * b;
     }
@@ -422,7 +459,6 @@ int main(int argc, char **argv) {
                   "n_critic; logs the W estimate (loss.dat), the critic's weights (weights.dat) and, on images,\n"
                   "the W estimate against FID (wfid.dat).",
                   "clip n-critic warmup optim net width critic-norm");
-    gan_run_cpu_only(&run, "weight clipping and the weight histograms read the critic on the host");
     int dcgan = strcmp(net, "dcgan") == 0;
     if (dcgan && toy_find(run.args.dataset))
         cli_usage_error(run.chapter, "--net dcgan needs images (--dataset mnist or fashion), not %s", run.args.dataset);

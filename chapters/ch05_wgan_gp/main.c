@@ -165,8 +165,11 @@ static Tensor *generate(void *model, Tensor *z, Tensor *labels) {
 
 static Tensor *penalty(GanRun *run, Networks *nets, Tensor *real, Tensor *fake, float *norms) {
     int B = real->shape[0];
-    Tensor *eps = t_empty(1, B);
+    // eps drawn on the host from run.rng, like z, and uploaded on a GPU run
+    // (B floats): a GPU run draws the same numbers as a CPU run.
+    Tensor *eps = t_empty_on(DEV_CPU, 1, (int[]){B});
     for (int i = 0; i < B; i++) eps->data[i] = rng_uniform(&run->rng);
+    eps = t_to(eps, real->device);
     Tensor *x_hat = ex_interpolates(real, fake, eps);       // exercise 5.1: a leaf that requires a gradient
     return ex_gradient_penalty(critic_forward(nets, x_hat), x_hat, norms);  // exercise 5.2
 }
@@ -198,11 +201,15 @@ static StepStats train_step(GanRun *run, Networks *nets, Optimizer *opt_g, Optim
         Tensor *fake = generator_forward(nets, z);  // no graph into G
         t_set_grad_enabled(prev);
         Tensor *score_real = t_mean(critic_forward(nets, x)), *score_fake = t_mean(critic_forward(nets, fake));
-        Tensor *gp = penalty(run, nets, x, fake, norms);
+        // Only the last critic step's numbers are logged: it alone asks for
+        // the norms and reads the scalars (copied back from a GPU).
+        int last = k == s->n_critic - 1;
+        Tensor *gp = penalty(run, nets, x, fake, last ? norms : NULL);
         Tensor *loss_c = t_add(t_sub(score_fake, score_real), t_mul_scalar(gp, s->lambda));
         optim_zero_grad(opt_c);
         t_backward(loss_c);  // through the penalty: the second derivative of C
         optim_step(opt_c);
+        if (!last) continue;
         st.critic_loss = t_item(loss_c);
         st.w_estimate = t_item(score_real) - t_item(score_fake);
         st.penalty = t_item(gp);
@@ -246,13 +253,15 @@ static int write_critic_frame(GanRun *run, Networks *nets) {
     }
     int prev = t_set_grad_enabled(0), n = HEAT_GRID * HEAT_GRID;
     float e = run->toy->extent;
-    Tensor *grid = t_empty(2, n, 2);
+    Tensor *grid = t_empty_on(DEV_CPU, 2, (int[]){n, 2});  // made on the host, scored on the run's device
     for (int i = 0; i < HEAT_GRID; i++)
         for (int j = 0; j < HEAT_GRID; j++) {
             grid->data[2 * (i * HEAT_GRID + j)] = -e + 2 * e * (j + 0.5f) / HEAT_GRID;
             grid->data[2 * (i * HEAT_GRID + j) + 1] = -e + 2 * e * (i + 0.5f) / HEAT_GRID;
         }
-    Tensor *score = critic_forward(nets, grid), *fake = generate(nets, run->fixed_z, NULL);
+    Tensor *score = critic_forward(nets, t_to(grid, t_default_device()));
+    Tensor *fake = generate(nets, run->fixed_z, NULL);
+    score = t_to(score, DEV_CPU), fake = t_to(fake, DEV_CPU);  // the picture's values, back on the host
     t_set_grad_enabled(prev);
     fprintf(f, "# critic C(x, y) at step %ld on a %dx%d grid; then real points; then generated points\n", run->step,
             HEAT_GRID, HEAT_GRID);
@@ -367,7 +376,6 @@ int main(int argc, char **argv) {
                   "Toys: critic heat maps (critic_*.png) and the gradient norms (gradnorm_hist.png);\n"
                   "MNIST/Fashion: a conv critic, FID and inception score at the end.",
                   "lambda n-critic critic-norm hidden width");
-    gan_run_cpu_only(&run, "the critic heat maps and gradient-norm histograms read tensors on the host");
     int images = strcmp(run.args.dataset, "mnist") == 0 || strcmp(run.args.dataset, "fashion") == 0;
     run.image_size = images ? 32 : 0;  // images: (B, 1, 32, 32) for chapter 3's nets
     run.evaluate = 1;

@@ -94,11 +94,12 @@ static Tensor *generate(void *model, Tensor *z, Tensor *labels) { return dcgan_s
 //    own labels; every generated image gets a label drawn uniformly, and D
 //    judges it against that label.
 
-// y' (B), uniform over the classes, from the run's generator.
+// y' (B), uniform over the classes, from the run's generator: drawn on the
+// host (the same draws on every device), checked and uploaded on a GPU run.
 static Tensor *random_labels(GanRun *run, int B) {
-    Tensor *y = t_empty(1, B);
+    Tensor *y = t_empty_on(DEV_CPU, 1, (int[]){B});
     for (int i = 0; i < B; i++) y->data[i] = (float)rng_below(&run->rng, CLASSES);
-    return y;
+    return t_labels_to(y, CLASSES, t_default_device());
 }
 
 typedef struct {
@@ -160,7 +161,9 @@ static int write_class_strip(GanRun *run, DcganGenerator *g) {
     rng_seed(&rng, (uint64_t)run->args.seed ^ SEED_STRIP);
     int prev = t_set_grad_enabled(0);
     t_arena_reset();
-    Tensor *z = t_empty(2, n, dim), *ends = t_empty(1, 2 * CLASSES), *labels = t_empty(1, n);
+    // Made on the host, then moved to the run's device (a picture, not a step).
+    Tensor *z = t_empty_on(DEV_CPU, 2, (int[]){n, dim}), *ends = t_empty_on(DEV_CPU, 1, (int[]){2 * CLASSES});
+    Tensor *labels = t_empty_on(DEV_CPU, 1, (int[]){n});
     for (int k = 0; k < CLASSES; k++) {
         float *row = z->data + (long)k * COLS * dim;
         for (int j = 0; j < dim; j++) row[j] = rng_normal(&rng);
@@ -168,16 +171,18 @@ static int write_class_strip(GanRun *run, DcganGenerator *g) {
         ends->data[2 * k] = (float)k, ends->data[2 * k + 1] = (float)((k + 1) % CLASSES);
         for (int c = 0; c < COLS; c++) labels->data[k * COLS + c] = (float)k;  // (not read: the codes are)
     }
-    Tensor *end_codes = label_code(g, ends);  // (20, 10): code(k), code(k + 1) for each row
-    Tensor *code = t_empty(2, n, CLASSES);
+    Device dev = t_default_device();
+    z = t_to(z, dev), labels = t_labels_to(labels, CLASSES, dev);
+    Tensor *end_codes = t_to(label_code(g, t_labels_to(ends, CLASSES, dev)), DEV_CPU);  // (20, 10): code(k), code(k + 1)
+    Tensor *code = t_empty_on(DEV_CPU, 2, (int[]){n, CLASSES});
     for (int k = 0; k < CLASSES; k++)
         for (int c = 0; c < COLS; c++) {
             float t = (float)c / (COLS - 1);
             const float *a = end_codes->data + 2 * k * CLASSES, *b = a + CLASSES;
             for (int j = 0; j < CLASSES; j++) code->data[(k * COLS + c) * CLASSES + j] = (1 - t) * a[j] + t * b[j];
         }
-    strip_codes = code;
-    Tensor *images = dcgan_sample(g, z, labels);
+    strip_codes = t_to(code, dev);
+    Tensor *images = t_to(dcgan_sample(g, z, labels), DEV_CPU);
     strip_codes = NULL;
     t_set_grad_enabled(prev);
     char path[4200];
@@ -261,10 +266,10 @@ static void evaluate_labels(GanRun *run, DcganGenerator *g, Metrics *m) {
         t_arena_reset();
         Tensor *z = t_empty(2, chunk, run->z_dim);
         rng_fill_normal(&rng, z, 0.0f, 1.0f);
-        Tensor *y = t_empty(1, chunk);
+        Tensor *y = t_empty_on(DEV_CPU, 1, (int[]){chunk});
         for (int j = 0; j < chunk; j++) y->data[j] = labels[i + j] = (float)((i + j) % CLASSES);
-        Tensor *x = generate(g, z, y);
-        memcpy(images + (size_t)i * run->x_dim, x->data, (size_t)chunk * run->x_dim * sizeof(float));
+        Tensor *x = generate(g, z, t_labels_to(y, CLASSES, t_default_device()));
+        t_download(x, images + (size_t)i * run->x_dim);  // the classifier scores on the host
     }
     t_set_grad_enabled(prev);
     for (int i = 0; i < n; i++) asked[i] = (unsigned char)labels[i];
@@ -365,7 +370,6 @@ int main(int argc, char **argv) {
                   "samples_labels.idx, metrics.txt (FID, inception score, label accuracy, per-class figures) and\n"
                   "checkpoint.bin to --out.",
                   "cond g-label width");
-    gan_run_cpu_only(&run, "the fake labels, the class strip and the per-class scores are made on the host");
     run.image_size = 32;
     run.n_classes = CLASSES;  // the pictures and the final samples ask G for classes
     run.evaluate = 0;  // section 4 scores the samples itself, with their labels

@@ -149,9 +149,10 @@ typedef struct {
 
 static Tensor *last_r1;  // (1) in run.state, so a resumed run logs what the straight one would
 
-static double mean_of(const Tensor *t) {
+static double mean_of(Tensor *t) {
+    const float *v = t_to(t, DEV_CPU)->data;  // logged: copied back from a GPU
     double s = 0;
-    for (long i = 0; i < t->numel; i++) s += t->data[i];
+    for (long i = 0; i < t->numel; i++) s += v[i];
     return s / (double)t->numel;
 }
 
@@ -219,9 +220,9 @@ static void make_probes(GanRun *run) {
     Dataset test;
     if (dataset_load(&test, run->images.name, SPLIT_TEST, run->image_size == 32) != 0) exit(1);
     int shape[4] = {PROBE, run->C, run->H, run->W}, idx[PROBE];
-    probe_train = t_persistent("probe.train", 4, shape);
-    probe_heldout = t_persistent("probe.heldout", 4, shape);
-    probe_z = t_persistent("probe.z", 2, (int[]){PROBE, run->z_dim});
+    probe_train = t_persistent_on(DEV_CPU, "probe.train", 4, shape);  // filled on the host, then moved (below)
+    probe_heldout = t_persistent_on(DEV_CPU, "probe.heldout", 4, shape);
+    probe_z = t_persistent_on(DEV_CPU, "probe.z", 2, (int[]){PROBE, run->z_dim});
     for (int i = 0; i < PROBE; i++) idx[i] = (int)((long)i * run->images.n / PROBE);
     dataset_batch(&run->images, idx, PROBE, probe_train->data, NULL);
     for (int i = 0; i < PROBE; i++) idx[i] = (int)((long)i * test.n / PROBE);
@@ -230,6 +231,9 @@ static void make_probes(GanRun *run) {
     Rng rng;
     rng_seed(&rng, (uint64_t)run->args.seed ^ 0x9B0BEull);  // not run.rng: probing changes no training draw
     for (long i = 0; i < probe_z->numel; i++) probe_z->data[i] = rng_normal(&rng);
+    t_move_(probe_train, t_default_device());
+    t_move_(probe_heldout, t_default_device());
+    t_move_(probe_z, t_default_device());
 }
 
 // The share of (training, held-out) pairs of probe images that D scores
@@ -255,13 +259,13 @@ static void log_probes(GanRun *run, LossLog *dout, LossLog *sigma) {
     row[1] = mean_of(on_train);
     row[2] = mean_of(on_heldout);
     row[3] = mean_of(dcgan_discriminator_forward(&d, generate_raw(&g, probe_z, NULL), NULL));
-    row[4] = train_ranked_first(on_train, on_heldout);
+    row[4] = train_ranked_first(t_to(on_train, DEV_CPU), t_to(on_heldout, DEV_CPU));  // logged: copied back from a GPU
     params_set_training(&d.params, 1);
     t_set_grad_enabled(prev);
     gan_run_log(run, dout, row);
     for (int i = 0; i < d.layers; i++) {
         double s = spectral_norm_estimate(d.conv[i].weight, 30);
-        row[1 + i] = use_sn ? s / sn[i].sigma : s;
+        row[1 + i] = use_sn ? s / spectral_norm_sigma(&sn[i]) : s;
     }
     gan_run_log(run, sigma, row);
 }
@@ -330,7 +334,6 @@ int main(int argc, char **argv) {
                   "dout.dat (D on training vs held-out images), sigma.dat (each D layer's largest singular\n"
                   "value), sample grids (samples_raw.png beside samples_ema.png), metrics.txt and checkpoint.bin.",
                   "width loss sn d-norm r1 r1-every ema ema-start augment train-size");
-    gan_run_cpu_only(&run, "spectral norm, the EMA and DiffAugment compute on the host");
     rc.lr_g = run.args.lr;
     AugmentPolicy aug;
     if (augment_parse(rc.augment, &aug) != 0) {
@@ -416,7 +419,8 @@ int main(int argc, char **argv) {
             Tensor *x = fns[k](&g, run.fixed_z, NULL);
             char path[4200];
             run_path(path, sizeof path, run.args.out, files[k]);
-            if (png_write_grid(path, x->data, run.n_fixed, run.C, run.H, run.W, 0, 0, 0) != 0) run.failed = 1;
+            if (png_write_grid(path, t_to(x, DEV_CPU)->data, run.n_fixed, run.C, run.H, run.W, 0, 0, 0) != 0)
+                run.failed = 1;
         }
         t_set_grad_enabled(prev);
     }

@@ -474,11 +474,17 @@ EvalCache *eval_cache_new(const char *dataset, Rng *rng) {
     memset(c, 0, sizeof *c);
     const char *name = eval_dataset_name(dataset);
     snprintf(c->dataset, sizeof c->dataset, "%s", name ? name : dataset);
+    // The classifier and its statistics live on the host whatever device the
+    // run trains on (--device cuda sets the default device before a chapter
+    // first evaluates): images are scored on the host, copied back from a GPU.
+    Device prev = t_default_device();
+    t_set_default_device(DEV_CPU);
     classifier_init(&c->model, rng);
     params_init(&c->ref, "ref");
     c->ref_mean = params_add(&c->ref, "", "mean", ROLE_BUFFER, 1, (int[]){EVAL_FEATURES});
     c->ref_cov = params_add(&c->ref, "", "cov", ROLE_BUFFER, 2, (int[]){EVAL_FEATURES, EVAL_FEATURES});
     c->ref_calib = params_add(&c->ref, "", "calib", ROLE_BUFFER, 2, (int[]){EVAL_CALIB_ROWS, 7});
+    t_set_default_device(prev);
     return c;
 }
 

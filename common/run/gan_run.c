@@ -282,15 +282,6 @@ static const char *directory_of(const char *path, char *out, size_t size) {
     return out;
 }
 
-void gan_run_cpu_only(GanRun *r, const char *why) {
-    if (r->args.device_resolved == DEV_CPU) return;
-    if (strcmp(r->args.device, "cuda") == 0)
-        cli_usage_error(r->chapter, "--device cuda: %s runs on the CPU only for now (%s); use --device cpu",
-                        r->chapter, why);
-    printf("note: %s runs on the CPU (%s), although a GPU is available\n", r->chapter, why);
-    r->args.device_resolved = DEV_CPU;
-}
-
 void gan_run_parse(GanRun *r, CliFlag *table, int argc, char **argv, const char *description,
                    const char *extra_defining) {
     r->table = table;
@@ -416,7 +407,7 @@ Tensor *gan_real_batch_labeled(GanRun *r, Tensor **labels) {
         dataset_batch(&r->images, r->perm + pos, B, x->data, y);
     }
     r->batches_drawn->data[0] += 1.0f;  // exact up to 2^24 batches
-    if (labels) *labels = t_to(*labels, t_default_device());
+    if (labels) *labels = t_labels_to(*labels, r->images.n_classes, t_default_device());  // checked, then up
     return t_to(x, t_default_device());
 }
 
@@ -811,7 +802,7 @@ static int write_final_samples(GanRun *r, GenerateFn generate, void *model, Metr
             if (r->n_classes > 0) {  // sample i asks for class i % n_classes
                 labels = t_empty_on(DEV_CPU, 1, (int[]){b});
                 for (int k = 0; k < b; k++) labels->data[k] = (float)((i + k) % r->n_classes);
-                labels = t_to(labels, t_default_device());
+                labels = t_labels_to(labels, r->n_classes, t_default_device());
             }
             Tensor *fake = t_to(generate(model, z, labels), DEV_CPU);
             memcpy(all + (size_t)i * r->x_dim, fake->data, (size_t)b * r->x_dim * sizeof(float));

@@ -147,12 +147,6 @@ int gan_run_flags(GanRun *r, CliFlag *table);
 void gan_run_parse(GanRun *r, CliFlag *table, int argc, char **argv, const char *description,
                    const char *extra_defining);
 
-// For a chapter whose own code still reads tensors on the host (chapters 4-7:
-// clipping, spectral norm, EMA, augmentation, their plots): call right after
-// gan_run_parse. --device auto falls back to the CPU with a note; --device
-// cuda is a usage error (exit 2) with a HINT. `why` says what needs the host.
-void gan_run_cpu_only(GanRun *r, const char *why);
-
 // Loads the dataset, seeds run.rng with --seed and draws the fixed batches.
 // Returns 0, or -1 after an error line and a HINT (missing or damaged data).
 int gan_run_load_data(GanRun *r);
@@ -179,7 +173,8 @@ int gan_run_begin(GanRun *r, const char *columns, GenerateFn generate, void *mod
 // (B, 784), or (B, C, H, W) when image_size is set.
 Tensor *gan_real_batch(GanRun *r);
 // The same batch with its labels: *labels = (B) class indices stored as
-// floats (ops.h's convention: t_one_hot, t_embedding), in the arena; NULL for
+// floats (ops.h's convention: t_one_hot, t_embedding), in the arena, each
+// checked on the host before it goes up to a GPU (t_labels_to); NULL for
 // the 2-D toys, which have none. Takes the same batch gan_real_batch would.
 Tensor *gan_real_batch_labeled(GanRun *r, Tensor **labels);
 // Noise z ~ N(0, I): (B, z_dim), in the arena, from run.rng.
