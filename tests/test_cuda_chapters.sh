@@ -49,6 +49,23 @@ bad() { fail=$((fail + 1)); echo "  FAIL: $1"; }
 t() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 show() { sed 's/^/        /' "$1" | tail -n 15; }
 run() { local log=$1; shift; "$@" >"$log" 2>&1; }
+# cross_resume NAME BIN "ARGS" REF TOL: step 2's checkpoint of a run on each
+# device resumes on the other one, and step 3 matches REF (the loss.dat of
+# the uninterrupted 3-step run). The flags added after ARGS win over the
+# same flags in ARGS.
+cross_resume() {
+    local name=$1 bin=$2 args=$3 ref=$4 tol=$5 from to status
+    for from in cuda cpu; do
+        to=cpu; [ $from = cpu ] && to=cuda
+        # shellcheck disable=SC2086
+        run $tmp/$name-$from.log $bin $args --steps 2 --checkpoint-every 2 --device $from --out $tmp/$name-$from
+        run $tmp/$name-$from-$to.log $bin --resume $tmp/$name-$from/checkpoint.bin --steps 3 --device $to
+        status=$?
+        t "$name: a checkpoint written on $from resumes on $to" "[ $status -eq 0 ]" || show $tmp/$name-$from-$to.log
+        t "$name: ... and step 3 matches the uninterrupted run (relative $tol)" \
+            "close $tmp/$name-$from/loss.dat $ref $tol"
+    done
+}
 
 # close A B RTOL: same rows and columns, every number within RTOL (relative,
 # with an absolute floor of RTOL) of the other file's; lines starting with # equal.
@@ -87,18 +104,7 @@ else
         "close $tmp/c1gpu/samples.txt $tmp/c1cpu/samples.txt 1e-4"
 
     # Device-independent checkpoints: step 2 of each run resumes on the other device.
-    run $tmp/c1g2.log $c1 $args --steps 2 --checkpoint-every 2 --device cuda --out $tmp/c1g2
-    run $tmp/c1g2c.log $c1 --resume $tmp/c1g2/checkpoint.bin --steps 3 --device cpu
-    status=$?
-    t "chapter1: a checkpoint written on the GPU resumes on the CPU" "[ $status -eq 0 ]" || show $tmp/c1g2c.log
-    t "chapter1: ... and step 3 matches the uninterrupted run (relative 1e-4)" \
-        "close $tmp/c1g2/loss.dat $tmp/c1cpu/loss.dat 1e-4"
-    run $tmp/c1c2.log $c1 $args --steps 2 --checkpoint-every 2 --device cpu --out $tmp/c1c2
-    run $tmp/c1c2g.log $c1 --resume $tmp/c1c2/checkpoint.bin --steps 3 --device cuda
-    status=$?
-    t "chapter1: a checkpoint written on the CPU resumes on the GPU" "[ $status -eq 0 ]" || show $tmp/c1c2g.log
-    t "chapter1: ... and step 3 matches the uninterrupted run (relative 1e-4)" \
-        "close $tmp/c1c2/loss.dat $tmp/c1cpu/loss.dat 1e-4"
+    cross_resume chapter1 $c1 "$args" $tmp/c1cpu/loss.dat 1e-4
 
     # No driver: the runtime's error decides, not the count.
     CUDA_EMU_NO_DEVICE=1 $c1 --device cuda --steps 1 --out $tmp/nodev >$tmp/nodev.log 2>&1
@@ -154,18 +160,7 @@ else
         "[ \"\$(grep 'pushed' $tmp/ch4_gpu.log)\" = \"\$(grep 'pushed' $tmp/ch4_cpu.log)\" ] && grep -q pushed $tmp/ch4_gpu.log"
     # Device-independent checkpoints: step 2 of each run resumes on the other device.
     args="--dataset ring8 --batch 16 --n-critic 2 --warmup off --log-every 1 --sample-every 0"
-    run $tmp/c4g2.log $c4 $args --steps 2 --checkpoint-every 2 --device cuda --out $tmp/c4g2
-    run $tmp/c4g2c.log $c4 --resume $tmp/c4g2/checkpoint.bin --steps 3 --device cpu
-    status=$?
-    t "ch4: a checkpoint written on the GPU resumes on the CPU" "[ $status -eq 0 ]" || show $tmp/c4g2c.log
-    t "ch4: ... and step 3 matches the uninterrupted run (relative $TOL)" \
-        "close $tmp/c4g2/loss.dat $tmp/ch4_cpu/loss.dat $TOL"
-    run $tmp/c4c2.log $c4 $args --steps 2 --checkpoint-every 2 --device cpu --out $tmp/c4c2
-    run $tmp/c4c2g.log $c4 --resume $tmp/c4c2/checkpoint.bin --steps 3 --device cuda
-    status=$?
-    t "ch4: a checkpoint written on the CPU resumes on the GPU" "[ $status -eq 0 ]" || show $tmp/c4c2g.log
-    t "ch4: ... and step 3 matches the uninterrupted run (relative $TOL)" \
-        "close $tmp/c4c2/loss.dat $tmp/ch4_cpu/loss.dat $TOL"
+    cross_resume ch4 $c4 "$args" $tmp/ch4_cpu/loss.dat $TOL
 fi
 
 # --- chapter 5: WGAN-GP, the gradient penalty's double backward on the GPU -----------------
