@@ -11,6 +11,9 @@
 #   bash chapters/ch07_modern_recipe/ablation.sh                  the full protocol
 #   TRAIN_SIZE=1000 bash chapters/ch07_modern_recipe/ablation.sh  on 1,000 training images
 #   TABLE_ONLY=1 bash chapters/ch07_modern_recipe/ablation.sh     the table of runs already made
+# A run whose metrics.txt is already there is kept, not trained again, so an
+# interrupted protocol continues where it stopped; RERUN=1 trains every run
+# again (its directory is overwritten).
 # Env (defaults = the protocol of the README's table):
 #   DATASETS "mnist fashion"   SEEDS "1 2 3"   STEPS 2000   BATCH 128   WIDTH 32
 #   TRAIN_SIZE 0 (all)         THREADS 0 (all cores; runs one after another)
@@ -52,6 +55,10 @@ for ds in $DATASETS; do
         while IFS='|' read -r name flags label; do
             for s in $SEEDS; do
                 run=$dir/$name-seed$s
+                if [ "${RERUN:-0}" != 1 ] && grep -q '^fid ' "$run/metrics.txt" 2>/dev/null; then
+                    printf '  %-9s seed %s: kept (%s)\n' "$name" "$s" "$(awk '$1 == "fid" || $1 == "ms_per_step" { printf "%s %s  ", $1, $2 }' "$run/metrics.txt")"
+                    continue
+                fi
                 # shellcheck disable=SC2086
                 ./chapter7 $flags --dataset "$ds" --seed "$s" --steps "$STEPS" --batch "$BATCH" --width "$WIDTH" \
                     --train-size "$TRAIN_SIZE" --threads "$THREADS" --sample-every 0 --checkpoint-every 0 \
