@@ -7,6 +7,7 @@
 #   make fuzz [FUZZ_SECONDS=30]     fuzz the IDX, checkpoint and flag readers
 #   make coverage                   line/branch coverage of common/ by make test
 #   make bench                      speed against the yardsticks
+#   make profile                    where a training step's CPU time goes (perf)
 #   make data                       fetch MNIST / Fashion-MNIST
 #   make plots                      re-render every run's plots
 #   make clean
@@ -70,7 +71,7 @@ else
 # -fno-math-errno: sqrtf and friends need not set errno (nothing here reads
 # it), so loops that call them vectorize: Adam's update (exercise 0.4) runs
 # 16 lanes at a time instead of one, with bit-identical results.
-OPT := -O3 $(MARCH) -fno-math-errno
+OPT := -O3 $(MARCH) -fno-math-errno -fno-trapping-math
 VARIANT := $(SRC)$(CC_TAG)$(ARCH_TAG)
 endif
 
@@ -214,6 +215,12 @@ $(BUILD)/grader: $(wildcard tests/grader/*.c) $(wildcard tests/grader/*.h) $(LIB
 BENCH_SRCS := $(wildcard bench/*.c)
 bench: cuda-note $(LIB)
 	@BUILD=$(BUILD) CC="$(CC)" CFLAGS="$(CFLAGS)" LIB="$(LIB)" bash bench/run_bench.sh
+
+# make profile [WORKLOADS="mlp_b64 dcgan32_mnist_b128"]: where a step's CPU time
+# goes (perf record, summed into GEMM, packing, col2im, batch norm, ...).
+.PHONY: profile
+profile: $(LIB)
+	@BUILD=$(BUILD) CC="$(CC)" CFLAGS="$(CFLAGS)" LIB="$(LIB)" bash bench/profile.sh $(WORKLOADS)
 
 data:
 	@bash datasets/fetch.sh all

@@ -21,7 +21,7 @@
 // their rate; the rest of the step is batch norm, activations, Adam,
 // allocation and the graph.
 //
-// Usage: bench_gan [--only NAME] [--iters N] [--warmup N] [--threads N]
+// Usage: bench_gan [--only NAME] [--iters N] [--warmup N] [--threads N] [--no-freeze]
 #include "cpu_features.h"
 #include "exercises.h"
 #include "ops.h"
@@ -68,6 +68,10 @@ static Tensor *param(Net *net, int ndim, const int *shape, float std) {
     net->v[net->n] = t_persistent("bench.v", ndim, shape);
     net->n++;
     return p;
+}
+
+static void requires_grad(Net *net, int on) {
+    for (int i = 0; i < net->n; i++) net->p[i]->requires_grad = on;
 }
 
 static void zero_grad(Net *net) {
@@ -240,12 +244,20 @@ static void d_step(Bench *b) {
     adam(&b->dn);
 }
 
+// G's step freezes D's weights, as every chapter does (params_requires_grad):
+// the backward through D then computes only dL/dx, not D's weight gradients,
+// which G's update never reads. The PyTorch script computes them (its D keeps
+// requires_grad); --no-freeze makes ours do the same work, for comparison.
+static int freeze_d = 1;
+
 static void g_step(Bench *b) {
+    if (freeze_d) requires_grad(&b->dn, 0);
     Tensor *out = forward(&b->D, forward(&b->G, noise(b)));
     Tensor *loss = b->w->wgangp ? t_neg(t_mean(out)) : t_bce_with_logits(out, t_ones_like(out));
     zero_grad(&b->gn);
     t_backward(loss);
     adam(&b->gn);
+    requires_grad(&b->dn, 1);
 }
 
 static size_t arena_peak;  // the most step memory one iteration used
@@ -275,11 +287,12 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "--iters") && i + 1 < argc) iters = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) warmup = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--no-freeze")) freeze_d = 0;
 #ifdef _OPENMP
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) omp_set_num_threads(atoi(argv[++i]));
 #endif
         else {
-            fprintf(stderr, "error: unknown argument %s\nHINT: bench_gan [--only NAME] [--iters N] [--warmup N] [--threads N]\n", argv[i]);
+            fprintf(stderr, "error: unknown argument %s\nHINT: bench_gan [--only NAME] [--iters N] [--warmup N] [--threads N] [--no-freeze]\n", argv[i]);
             return 2;
         }
     }
@@ -317,10 +330,11 @@ int main(int argc, char **argv) {
         // + the conv kernels' reused scratch
         double peak = (arena_peak + t_persistent_used() - persistent_before + t_conv_workspace_bytes()) / 1048576.0;
         printf("bench %s cpu %.2f ms/iter %.1f img/s  (peak %.0f MiB, %d iters, cpu time %.2f ms/iter, "
-               "gemm %.3f GMAC/iter, %.1f GFLOP/s, %.0f%% of it on helper threads, conv %.2f ms/iter %.1f GFLOP/s)\n",
+               "gemm %.3f GMAC/iter, %.1f GFLOP/s, %.0f%% of it on helper threads, conv %.2f ms/iter %.1f GFLOP/s, G step %s)\n",
                w->name, ms, w->batch * 1e3 / ms, peak, iters, cpu_ms, macs * 1e-9, 2.0 * macs / ms * 1e-6,
                macs > 0 ? 100.0 * helped / macs : 0.0, conv_ms,
-               conv_ms > 0 ? 2.0 * macs / conv_ms * 1e-6 : 0.0);
+               conv_ms > 0 ? 2.0 * macs / conv_ms * 1e-6 : 0.0,
+               freeze_d ? "with D frozen" : "with D's weight gradients (--no-freeze)");
         fflush(stdout);
     }
     return 0;

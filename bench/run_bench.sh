@@ -127,12 +127,15 @@ section_gan() {
     # project's 2-core machine at load average ~5, dcgan32_mnist_b128 with 2
     # threads: ours 2069 -> 767 ms/iter (CPU time 1357 -> 501 ms), PyTorch
     # 9300-12300 -> 1510 ms/iter. Set OMP_WAIT_POLICY yourself to compare.
-    local OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
-    export OMP_WAIT_POLICY
+    # Then, as the chapters do (cli_openmp_passive, common/run/cli.h), a
+    # waiting thread spins 1,000 rounds (~10 us) before it sleeps: both sides
+    # run the same libgomp, so both get the same setting.
+    local OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-1000}
+    export OMP_WAIT_POLICY GOMP_SPINCOUNT
     machine_probe || return 1
     local workloads=(mlp_b64 dcgan32_mnist_b128 wgangp32_mnist_b64)
     [ "${BENCH_ALL:-0}" = 1 ] && workloads+=(dcgan64_rgb_b128)
-    echo "== GAN training iterations (bench/bench_gan.c) vs PyTorch, cpu, $THREADS thread(s), OMP_WAIT_POLICY=$OMP_WAIT_POLICY, load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
+    echo "== GAN training iterations (bench/bench_gan.c) vs PyTorch, cpu, $THREADS thread(s), OMP_WAIT_POLICY=$OMP_WAIT_POLICY, GOMP_SPINCOUNT=$GOMP_SPINCOUNT, load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
     # shellcheck disable=SC2086  # CFLAGS is a list of flags
     if ! $CC $CFLAGS bench/bench_gan.c "$LIB" -lm -o "$exe"; then
         echo "bench_gan: build failed"

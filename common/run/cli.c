@@ -309,6 +309,7 @@ void cli_openmp_passive(char **argv) {
 #if defined(_OPENMP) && defined(__linux__)
     if (getenv("OMP_WAIT_POLICY")) return;  // the user's choice (or we already restarted)
     if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+    setenv("GOMP_SPINCOUNT", OPENMP_SPINCOUNT, 0);  // unless the user set it (libgomp only)
     // The program's real path (exec'ing /proc/self/exe itself would make
     // ps and top call the process "exe").
     char self[4096];
