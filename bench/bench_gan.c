@@ -43,12 +43,15 @@ static double uniform01(void) {
     rng_state ^= rng_state >> 27;
     return ((rng_state * 2685821657736338717ull) >> 11) * (1.0 / 9007199254740992.0);
 }
-static float normal(void) {
-    double u = uniform01(), v = uniform01();
-    return (float)(sqrt(-2.0 * log(u + 1e-300)) * cos(6.283185307179586 * v));
-}
+// Box-Muller gives two independent normals per pair of uniforms: both are
+// used (one log, sqrt, sin and cos per two values; PyTorch's randn is
+// vectorized, and the sampler is part of every timed iteration).
 static void fill_normal(Tensor *t, float std) {
-    for (long i = 0; i < t->numel; i++) t->data[i] = std * normal();
+    for (long i = 0; i < t->numel; i += 2) {
+        double u = uniform01(), v = uniform01(), r = std * sqrt(-2.0 * log(u + 1e-300)), a = 6.283185307179586 * v;
+        t->data[i] = (float)(r * cos(a));
+        if (i + 1 < t->numel) t->data[i + 1] = (float)(r * sin(a));
+    }
 }
 
 // --- parameters and Adam ---------------------------------------------------

@@ -33,12 +33,14 @@ OUT=${EVAL_OUT:-runs/eval-images}
 SEED=${SEED:-1}
 
 # chapter|name|program|flags|label. Every run is MNIST at 32x32 with its
-# chapter's default settings unless the flags say otherwise.
+# chapter's default settings unless the flags say otherwise. Chapter 6 trains
+# 3,000 steps, not its 2,000-step default: the setting its README documents
+# for the course's 95% label-accuracy target (2,000 steps gave 90.8%).
 RUNS="3|ch3-dcgan|./chapter3|--dataset mnist|ch3 DCGAN
 4|ch4-wgan|./chapter4|--dataset mnist|ch4 WGAN (weight clipping)
 5|ch5-wgan-gp|./chapter5|--dataset mnist|ch5 WGAN-GP
-6|ch6-projection|./chapter6|--dataset mnist --cond projection|ch6 cGAN, projection D
-6|ch6-concat|./chapter6|--dataset mnist --cond concat|ch6 cGAN, concat D"
+6|ch6-projection|./chapter6|--dataset mnist --cond projection --steps 3000|ch6 cGAN, projection D
+6|ch6-concat|./chapter6|--dataset mnist --cond concat --steps 3000|ch6 cGAN, concat D"
 
 if [ ! -s datasets/data/mnist/classifier.bin ] && [ -z "${GANBOOK_DATA:-}" ]; then
     echo "error: no evaluation classifier at datasets/data/mnist/classifier.bin" >&2

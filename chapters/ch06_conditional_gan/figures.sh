@@ -11,7 +11,9 @@
 #   strip_projection.png  its class_strip.png (z fixed along a row, label code from k to k + 1)
 #   loss_projection.png   its loss.png (when gnuplot is installed)
 #   grid_concat.png       the concat run's last grid (step 1000)
-#   grid_3000.png         the resumed run's last grid (step 3000)
+#   grid_3000.png         the resumed run's last grid (step 3000); resume is bit-exact,
+#                         so it is the grid of a fresh ./chapter6 --steps 3000 too
+#   metrics_3000.txt      the resumed run's metrics.txt
 #   metrics_default.txt   the default run's metrics.txt
 # REUSE=1 keeps runs that already finished (their metrics.txt exists) instead
 # of training them again. Time: the three runs take about 3 + 2 + 1.5 minutes on the
@@ -55,7 +57,8 @@ cp "$p/class_strip.png" "$dst/strip_projection.png"
 cp "$out/concat/samples_001000.png" "$dst/grid_concat.png"
 cp "$r/samples_003000.png" "$dst/grid_3000.png"
 cp "$p/metrics.txt" "$dst/metrics_default.txt"
+cp "$r/metrics.txt" "$dst/metrics_3000.txt"
 grep -E '^(label_accuracy|fid|inception_score|classes_covered|class_kl|train_seconds) ' "$p/metrics.txt" | sed 's/^/  projection: /'
 grep -E '^(label_accuracy|fid|inception_score|classes_covered|class_kl|train_seconds) ' "$out/concat/metrics.txt" | sed 's/^/  concat:     /'
 grep -E '^(label_accuracy|fid|inception_score|classes_covered|class_kl|train_seconds) ' "$r/metrics.txt" | sed 's/^/  3000 steps: /'
-echo "figures-ch6: pictures and metrics_default.txt in $dst/"
+echo "figures-ch6: pictures, metrics_default.txt and metrics_3000.txt in $dst/"
