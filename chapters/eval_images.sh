@@ -18,13 +18,12 @@
 # time: each chapter uses every core. A chapter whose program is not built is
 # skipped with a note. The table is also written to $EVAL_OUT/table.md.
 #
-# How long: the sum of the runs' default times plus ~15 s of evaluation each.
-# On the idle 2-core machine chapter 3 takes 2:52 (its README) and chapter 6's
-# nets cost the same per step, so chapters 3 and 6 take about 9 minutes (an
-# estimate), plus chapters 4 and 5 (see their READMEs). Each run's own time
-# is in the table's last column and the total is printed at the end. Under
-# load it takes several times longer (load average 15: the 3-step check of
-# chapters 3 and 6 took 19 minutes).
+# How long: the sum of the runs' times plus ~15 s of evaluation each. On the
+# quiet 2-core Zen 3 of 2026-12-01: chapters 3-5 32 minutes of wall time (37
+# of CPU), chapter 6's two 3,000-step runs 32 minutes of CPU: about an hour
+# in all. Each run's own times are in the table's last two columns and the
+# total is printed at the end. Under load it takes several times longer
+# (load average 15: the 3-step check of chapters 3 and 6 took 19 minutes).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 EVAL_CHAPTERS=${EVAL_CHAPTERS:-"3 4 5 6"}
