@@ -77,11 +77,8 @@ for w in "$@"; do
             share[part] += pct
         }
         END {
-            n = split("GEMM micro-kernel,packing,stores, col2im,batch norm,elementwise,optimizer,memory,threading,noise (bench),other", order, ",")
-            # "stores, col2im" holds a comma: glue it back
-            k = 0
-            for (i = 1; i <= n; i++) { name = order[i]; if (name == "stores") { name = "stores, col2im"; i++ } names[++k] = name }
-            for (i = 1; i <= k; i++) printf "  %-20s %5.1f%%\n", names[i], share[names[i]]
+            n = split("GEMM micro-kernel|packing|stores, col2im|batch norm|elementwise|optimizer|memory|threading|noise (bench)|other", order, "|")
+            for (i = 1; i <= n; i++) printf "  %-20s %5.1f%%\n", order[i], share[order[i]]
         }'
 done
 echo

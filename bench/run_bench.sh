@@ -23,7 +23,7 @@ set -u
 
 BUILD=${BUILD:-build/solutions}
 CC=${CC:-gcc}
-CFLAGS=${CFLAGS:--std=c11 -O3 -march=native -fno-math-errno -fopenmp -Icommon -Icommon/run}
+CFLAGS=${CFLAGS:--std=c11 -O3 -march=native -fno-math-errno -fno-trapping-math -fopenmp -Icommon -Icommon/run}
 LIB=${LIB:-$BUILD/libganbook.a}
 THREADS=${THREADS:-$(nproc 2>/dev/null || echo 1)}
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS

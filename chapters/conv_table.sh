@@ -14,14 +14,11 @@
 # shared 2-core machine compare only rows of one table.
 set -u
 cd "$(dirname "$0")/.." || exit 1
+. chapters/require.sh
 steps=${CONV_STEPS:-10}
 extra=${CONV_ARGS:-}
 out=runs/conv-table
-if [ ! -x ./chapter3 ]; then
-    echo "error: ./chapter3 is missing" >&2
-    echo "HINT: make chapter3 (or make conv-table, which builds it)" >&2
-    exit 1
-fi
+require_program ./chapter3 "make chapter3 (or make conv-table, which builds it)"
 mkdir -p "$out"
 load_before=$(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || echo "?")
 for conv in naive tiled gemm student; do

@@ -18,11 +18,8 @@
 #   FIGURES_CHAPTERS="3" makes only chapter 3's figures (default "1 2 3").
 set -u
 cd "$(dirname "$0")/.." || exit 1
-if ! command -v gnuplot >/dev/null 2>&1; then
-    echo "error: gnuplot is not installed, and the figures are gnuplot plots" >&2
-    echo "HINT: apt-get install gnuplot-nox, then make figures again" >&2
-    exit 1
-fi
+. chapters/require.sh
+require_gnuplot figures
 OUT=${FIGURES_OUT:-runs/figures}
 mkdir -p "$OUT"
 ch1=chapters/ch01_vanilla_gan

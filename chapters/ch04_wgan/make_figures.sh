@@ -16,16 +16,9 @@
 # FIGURES_OUT, e.g. after training them by hand with the commands above).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-if ! command -v gnuplot >/dev/null 2>&1; then
-    echo "error: gnuplot is not installed, and the figures are gnuplot plots" >&2
-    echo "HINT: apt-get install gnuplot-nox, then make figures-ch4 again" >&2
-    exit 1
-fi
-if [ ! -x ./chapter4 ]; then
-    echo "error: ./chapter4 is missing" >&2
-    echo "HINT: make figures-ch4 builds it (or make chapter4)" >&2
-    exit 1
-fi
+. chapters/require.sh
+require_gnuplot figures-ch4
+require_program ./chapter4 "make figures-ch4 builds it (or make chapter4)"
 OUT=${FIGURES_OUT:-runs/figures}
 MNIST_STEPS=${MNIST_STEPS:-3000}
 FID_EVERY=${FID_EVERY:-60}

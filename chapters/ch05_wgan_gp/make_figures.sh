@@ -20,11 +20,8 @@
 # 100 KB in the repository. Needs gnuplot.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-if ! command -v gnuplot >/dev/null 2>&1; then
-    echo "error: gnuplot is not installed, and the figures are gnuplot plots" >&2
-    echo "HINT: apt-get install gnuplot-nox, then make figures-ch5 again" >&2
-    exit 1
-fi
+. chapters/require.sh
+require_gnuplot figures-ch5
 OUT=${FIGURES_OUT:-runs/figures}
 dst=chapters/ch05_wgan_gp
 mkdir -p "$OUT"

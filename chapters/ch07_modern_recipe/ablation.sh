@@ -21,6 +21,7 @@
 # The tables are also written to $ABLATION_OUT/<dataset>-<size>/table.md.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+. chapters/require.sh
 DATASETS=${DATASETS:-"mnist fashion"}
 SEEDS=${SEEDS:-"1 2 3"}
 STEPS=${STEPS:-2000}
@@ -39,11 +40,7 @@ ema|--recipe baseline --ema 0.995|+ EMA of G (decay 0.995 after step 500)
 augment|--recipe baseline --augment color,translation,cutout|+ DiffAugment (color, translation, cutout)
 full|--recipe full|all of them (--recipe full)"
 
-if [ ! -x ./chapter7 ]; then
-    echo "error: ./chapter7 is missing" >&2
-    echo "HINT: make chapter7 (make ablation-ch7 builds it)" >&2
-    exit 1
-fi
+require_program ./chapter7 "make chapter7 (make ablation-ch7 builds it)"
 size_name=$([ "$TRAIN_SIZE" = 0 ] && echo all || echo "$TRAIN_SIZE")
 start=$(date +%s)
 for ds in $DATASETS; do

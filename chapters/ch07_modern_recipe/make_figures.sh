@@ -28,16 +28,9 @@
 # Needs gnuplot.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-if ! command -v gnuplot >/dev/null 2>&1; then
-    echo "error: gnuplot is not installed, and the figures are gnuplot plots" >&2
-    echo "HINT: apt-get install gnuplot-nox, then make figures-ch7 again" >&2
-    exit 1
-fi
-if [ ! -x ./chapter7 ]; then
-    echo "error: ./chapter7 is missing" >&2
-    echo "HINT: make chapter7 (make figures-ch7 builds it)" >&2
-    exit 1
-fi
+. chapters/require.sh
+require_gnuplot figures-ch7
+require_program ./chapter7 "make chapter7 (make figures-ch7 builds it)"
 STEPS=${STEPS:-2000}
 TRAIN_SIZE=${TRAIN_SIZE:-1000}
 WIDTH=${WIDTH:-16}

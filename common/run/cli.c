@@ -305,6 +305,9 @@ void cli_apply_common(CommonArgs *a) {
 #endif
 }
 
+// Rounds a waiting OpenMP thread spins before it sleeps (cli.h says why 1,000).
+#define OPENMP_SPINCOUNT "1000"
+
 void cli_openmp_passive(char **argv) {
 #if defined(_OPENMP) && defined(__linux__)
     if (getenv("OMP_WAIT_POLICY")) return;  // the user's choice (or we already restarted)

@@ -130,7 +130,7 @@ void cli_apply_common(CommonArgs *args);
 // chapters 1-2 fared worse still with spinning: up to 10x slower than one
 // thread. On an idle machine sleeping costs about 6% (chapter 3: 94 against
 // 89 ms per step).
-// Between the two: a waiting thread first spins OPENMP_SPINCOUNT rounds
+// Between the two: a waiting thread first spins 1,000 rounds (cli.c)
 // (GOMP_SPINCOUNT, about 10 microseconds; libgomp's default is 300,000, about
 // 3 ms) and then sleeps, unless the user set GOMP_SPINCOUNT. A training step
 // opens ~100 parallel regions back to back; a thread that slept between two
@@ -139,7 +139,6 @@ void cli_apply_common(CommonArgs *args);
 // with 1,000 rounds, 15.3 with 10,000; with another busy process on one
 // core, 27.6, 26.8 and 48.8 (10,000 rounds already spins on the core the
 // other process needs). Runs differ by 10% or more on this shared machine.
-#define OPENMP_SPINCOUNT "1000"
 void cli_openmp_passive(char **argv);
 
 #endif
