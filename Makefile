@@ -396,7 +396,7 @@ endif
 figures-ch4: chapter4
 	@bash chapters/ch04_wgan/make_figures.sh
 # --- ch7: the modern recipe's ablation table --------------------------------------
-# make ablation-ch7 [TRAIN_SIZE=1000] [SEEDS="1 2 3"] [STEPS=2000]: see the script's header.
+# make ablation-ch7 [TRAIN_SIZES="0 1000"] [SEEDS="1 2 3"] [STEPS=800]: see the script's header.
 .PHONY: ablation-ch7
 ablation-ch7: chapter7
 	@bash chapters/ch07_modern_recipe/ablation.sh

@@ -8,26 +8,29 @@
 # evaluation classifier (10,000 samples against the held-out split), and ms
 # per training step, as mean ± standard error over the seeds.
 #
-#   bash chapters/ch07_modern_recipe/ablation.sh                  the full protocol
-#   TRAIN_SIZE=1000 bash chapters/ch07_modern_recipe/ablation.sh  on 1,000 training images
+#   bash chapters/ch07_modern_recipe/ablation.sh                  the full protocol: all
+#                                 training images, then 1,000 of them (100 per class)
+#   TRAIN_SIZES=1000 bash chapters/ch07_modern_recipe/ablation.sh only the small-data tables
 #   TABLE_ONLY=1 bash chapters/ch07_modern_recipe/ablation.sh     the table of runs already made
 # A run whose metrics.txt is already there is kept, not trained again, so an
 # interrupted protocol continues where it stopped; RERUN=1 trains every run
 # again (its directory is overwritten).
 # Env (defaults = the protocol of the README's table):
-#   DATASETS "mnist fashion"   SEEDS "1 2 3"   STEPS 2000   BATCH 128   WIDTH 32
-#   TRAIN_SIZE 0 (all)         THREADS 0 (all cores; runs one after another)
+#   DATASETS "mnist fashion"   SEEDS "1 2 3"   STEPS 800   BATCH 64   WIDTH 32
+#   TRAIN_SIZES "0 1000" (0: all)   THREADS 0 (all cores; runs one after another)
 #   ABLATION_OUT runs/ablation-ch7
-# The tables are also written to $ABLATION_OUT/<dataset>-<size>/table.md.
+# Each protocol has its own folder, $ABLATION_OUT/<dataset>-<size>-<steps>x<batch>-w<width>/,
+# so runs of another protocol are never kept in its table; the table is also
+# written there as table.md.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . chapters/require.sh
 DATASETS=${DATASETS:-"mnist fashion"}
 SEEDS=${SEEDS:-"1 2 3"}
-STEPS=${STEPS:-2000}
-BATCH=${BATCH:-128}
+STEPS=${STEPS:-800}
+BATCH=${BATCH:-64}
 WIDTH=${WIDTH:-32}
-TRAIN_SIZE=${TRAIN_SIZE:-0}
+TRAIN_SIZES=${TRAIN_SIZES:-${TRAIN_SIZE:-"0 1000"}}
 THREADS=${THREADS:-0}
 OUT=${ABLATION_OUT:-runs/ablation-ch7}
 # name|flags|label: the rows, top to bottom
@@ -41,10 +44,11 @@ augment|--recipe baseline --augment color,translation,cutout|+ DiffAugment (colo
 full|--recipe full|all of them (--recipe full)"
 
 require_program ./chapter7 "make chapter7 (make ablation-ch7 builds it)"
-size_name=$([ "$TRAIN_SIZE" = 0 ] && echo all || echo "$TRAIN_SIZE")
 start=$(date +%s)
+for TRAIN_SIZE in $TRAIN_SIZES; do
+size_name=$([ "$TRAIN_SIZE" = 0 ] && echo all || echo "$TRAIN_SIZE")
 for ds in $DATASETS; do
-    dir=$OUT/$ds-$size_name
+    dir=$OUT/$ds-$size_name-${STEPS}x$BATCH-w$WIDTH
     mkdir -p "$dir"
     if [ "${TABLE_ONLY:-0}" != 1 ]; then
         n=$(( $(echo "$ROWS" | wc -l) * $(echo $SEEDS | wc -w) ))
@@ -90,5 +94,6 @@ for ds in $DATASETS; do
     echo "$ds, $size_name training images; $STEPS steps of $BATCH, width $WIDTH; mean ± standard error over seeds ${SEEDS// /, }:"
     cat "$table"
     echo "(saved in $table)"
+done
 done
 [ "${TABLE_ONLY:-0}" = 1 ] || echo "ablation-ch7: done in $(($(date +%s) - start)) s"
