@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # ablation.sh: chapter 7's ablation table (make ablation-ch7).
 #
-# Trains ./chapter7 with chapter 3's DCGAN (--recipe baseline), then with each
-# technique added alone, then with all of them (--recipe full), at equal
+# Trains ./chapter7 with chapter 3's DCGAN (--recipe baseline), the same with
+# no batch norm in D (spectral norm and R1 need D without it, so their rows
+# change two things; this row separates the two), then with each technique
+# added alone, then with all of them (--recipe full), at equal
 # steps and batch, over several seeds, on each dataset, and prints one table
 # per dataset: FID, inception score, classes covered and class KL from the
 # evaluation classifier (10,000 samples against the held-out split), and ms
@@ -35,6 +37,7 @@ THREADS=${THREADS:-0}
 OUT=${ABLATION_OUT:-runs/ablation-ch7}
 # name|flags|label: the rows, top to bottom
 ROWS="baseline|--recipe baseline|DCGAN (chapter 3): BCE, batch norm in D, Adam 2e-4
+nobn|--recipe baseline --d-norm none|DCGAN without batch norm in D (the control for the two rows that remove it)
 sn|--recipe baseline --sn on --d-norm none|+ spectral norm (D without batch norm)
 hinge|--recipe baseline --loss hinge|+ hinge loss
 ttur|--recipe baseline --lr 1e-4 --lr-d 4e-4|+ TTUR (G 1e-4, D 4e-4)
