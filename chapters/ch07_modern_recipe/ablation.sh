@@ -7,8 +7,10 @@
 # added alone, then with all of them (--recipe full), at equal
 # steps and batch, over several seeds, on each dataset, and prints one table
 # per dataset: FID, inception score, classes covered and class KL from the
-# evaluation classifier (10,000 samples against the held-out split), and ms
-# per training step, as mean ± standard error over the seeds.
+# evaluation classifier (10,000 samples against the held-out split), how well
+# D tells its training images from held-out ones at the end (dout.dat's auc
+# over the last fifth of training: D overfitting), and ms per training step,
+# as mean ± standard error over the seeds.
 #
 #   bash chapters/ch07_modern_recipe/ablation.sh                  the full protocol: all
 #                                 training images, then 1,000 of them (100 per class)
@@ -37,7 +39,7 @@ THREADS=${THREADS:-0}
 OUT=${ABLATION_OUT:-runs/ablation-ch7}
 # name|flags|label: the rows, top to bottom
 ROWS="baseline|--recipe baseline|DCGAN (chapter 3): BCE, batch norm in D, Adam 2e-4
-nobn|--recipe baseline --d-norm none|DCGAN without batch norm in D (the control for the two rows that remove it)
+nobn|--recipe baseline --d-norm none|the same without batch norm in D (the control for spectral norm and R1)
 sn|--recipe baseline --sn on --d-norm none|+ spectral norm (D without batch norm)
 hinge|--recipe baseline --loss hinge|+ hinge loss
 ttur|--recipe baseline --lr 1e-4 --lr-d 4e-4|+ TTUR (G 1e-4, D 4e-4)
@@ -73,23 +75,30 @@ for ds in $DATASETS; do
     fi
     table=$dir/table.md
     {
-        echo "| $ds, $size_name training images | FID | IS | classes | class KL | ms/step |"
-        echo "|---|---|---|---|---|---|"
+        echo "| $ds, $size_name training images | FID | IS | classes | class KL | D's AUC train vs held-out | ms/step |"
+        echo "|---|---|---|---|---|---|---|"
         while IFS='|' read -r name flags label; do
             for s in $SEEDS; do
                 m=$dir/$name-seed$s/metrics.txt
-                [ -s "$m" ] && awk '{ v[$1] = $2 } END { print v["fid"], v["inception_score"], v["classes_covered"], v["class_kl"], v["ms_per_step"] }' "$m"
+                # auc: the mean over the last fifth of the logged steps of dout.dat's
+                # auc (how often D scores a training image above a held-out one:
+                # 0.5 = D cannot tell them apart, 1 = it has memorized the training set)
+                auc=$(awk '!/^#/ { step[n] = $1; a[n++] = $5 }
+                           END { if (!n) { print "nan"; exit } last = step[n - 1]
+                                 for (i = 0; i < n; i++) if (step[i] > 0.8 * last) { s += a[i]; k++ }
+                                 print k ? s / k : "nan" }' "$dir/$name-seed$s/dout.dat" 2>/dev/null)
+                [ -s "$m" ] && awk -v auc="${auc:-nan}" '{ v[$1] = $2 } END { print v["fid"], v["inception_score"], v["classes_covered"], v["class_kl"], auc, v["ms_per_step"] }' "$m"
             done | awk -v label="$label" '
-                NF == 5 { n++; for (i = 1; i <= 5; i++) { s[i] += $i; q[i] += $i * $i } }
+                NF == 6 && $5 != "nan" { n++; for (i = 1; i <= 6; i++) { s[i] += $i; q[i] += $i * $i } }
                 END {
-                    if (n == 0) { printf "| %s | - | - | - | - | - |\n", label; exit }
-                    for (i = 1; i <= 5; i++) {
+                    if (n == 0) { printf "| %s | - | - | - | - | - | - |\n", label; exit }
+                    for (i = 1; i <= 6; i++) {
                         mean[i] = s[i] / n
                         var = n > 1 ? (q[i] - n * mean[i] * mean[i]) / (n - 1) : 0
                         se[i] = var > 0 ? sqrt(var / n) : 0
                     }
-                    printf "| %s | %.1f ± %.1f | %.2f ± %.2f | %.1f ± %.1f | %.3f ± %.3f | %.0f ± %.0f |\n", label,
-                        mean[1], se[1], mean[2], se[2], mean[3], se[3], mean[4], se[4], mean[5], se[5]
+                    printf "| %s | %.1f ± %.1f | %.2f ± %.2f | %.1f ± %.1f | %.3f ± %.3f | %.3f ± %.3f | %.0f ± %.0f |\n", label,
+                        mean[1], se[1], mean[2], se[2], mean[3], se[3], mean[4], se[4], mean[5], se[5], mean[6], se[6]
                 }'
         done <<<"$ROWS"
     } >"$table"
