@@ -172,6 +172,7 @@ static StepStats train_step(GanRun *run, const Recipe *rc, const AugmentPolicy *
     Tensor *out_real = dcgan_discriminator_forward(&d, augment_apply(aug, x, &run->rng), NULL);
     Tensor *out_fake = dcgan_discriminator_forward(&d, augment_apply(aug, fake, &run->rng), NULL);
     Tensor *ld = loss_d(out_real, out_fake);
+    s.d_loss = t_item(ld);  // the adversarial loss alone: R1 has its own column
     if (lazy_r1) {
         Tensor *r1 = ex_r1_penalty(x, out_real, rc->r1_gamma);  // exercise 7.3
         last_r1->data[0] = t_item(r1);
@@ -180,7 +181,6 @@ static StepStats train_step(GanRun *run, const Recipe *rc, const AugmentPolicy *
     optim_zero_grad(opt_d);
     t_backward(ld);
     optim_step(opt_d);
-    s.d_loss = t_item(ld);
     s.d_real = mean_of(out_real);
     s.d_fake = mean_of(out_fake);
     s.r1 = last_r1->data[0];
