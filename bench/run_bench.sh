@@ -14,6 +14,11 @@
 # the repository); PYTHON picks the interpreter (default /usr/bin/python3).
 # BENCH_ONLY=machine|gemm|gan runs one section (gemm and gan measure the
 # machine's peak first anyway, for their "% of peak" columns).
+# BENCH_CORETYPES="default Haswell SkylakeX ..." runs the OpenBLAS side (the
+# GEMM yardstick and PyTorch, whose BLAS is the same library) once under each
+# kernel set (OPENBLAS_CORETYPE; "default" = unset, OpenBLAS's own choice)
+# and keeps the fastest, named beside it; by default it runs once, under
+# whatever the environment says.
 #
 # Layout: one function per section (section_<name>), each building what it
 # needs under $BUILD/bench/ and printing a titled table; the list at the
@@ -98,7 +103,11 @@ section_gemm() {
         echo "bench_gemm: build failed"
         return 1
     fi
-    "$exe" --peak "$PEAK" 256 512 1024
+    local set
+    for set in "${CORETYPES[@]}"; do
+        [ "${#CORETYPES[@]}" -gt 1 ] && echo "-- OPENBLAS_CORETYPE $set"
+        with_coretype "$set" "$exe" --peak "$PEAK" 256 512 1024
+    done
 }
 
 # --- GAN training iterations: bench_gan.c against PyTorch on the CPU -----------
@@ -109,6 +118,20 @@ section_gemm() {
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TORCH_BENCH=${TORCH_BENCH:-$REPO_ROOT/../shared/bench/torch_gan_bench.py}
 PYTHON=${PYTHON:-/usr/bin/python3}
+
+# The OpenBLAS kernel sets to try: "env" alone (default) means as the
+# environment has it; "default" means OPENBLAS_CORETYPE unset.
+read -r -a CORETYPES <<< "${BENCH_CORETYPES:-env}"
+# with_coretype SET CMD...: CMD run under that kernel set.
+with_coretype() {
+    local set=$1
+    shift
+    case "$set" in
+        env) "$@" ;;
+        default) env -u OPENBLAS_CORETYPE "$@" ;;
+        *) OPENBLAS_CORETYPE=$set "$@" ;;
+    esac
+}
 
 # Same iteration counts on both sides: torch_gan_bench.py --quick times 20
 # iterations after 10 warm-up ones, on the CPU 5 after 3 for every name that
@@ -149,9 +172,9 @@ section_gan() {
         echo "PyTorch side skipped: $PYTHON cannot import torch. HINT: apt-get install python3-torch"
         torch=0
     fi
-    local rows=() w r line ours peak theirs gflops busy conv status=0
+    local rows=() w r line ours peak theirs gflops busy conv best_set status=0
     for w in "${workloads[@]}"; do
-        ours="" peak="" theirs="" gflops="" busy="" conv=""
+        ours="" peak="" theirs="" gflops="" busy="" conv="" best_set=-
         for ((r = 0; r < rounds; r++)); do
             # shellcheck disable=SC2046  # gan_iters prints several flags
             line=$("$exe" --only "$w" --threads "$THREADS" $(gan_iters "$w") | grep "^bench $w ")
@@ -170,30 +193,46 @@ section_gan() {
             fi
             ours=$(min_of "$ours" "$ms")
             peak=$(echo "$line" | sed -n 's/.*(peak \([0-9.]*\) MiB.*/\1/p')
-            if [ $torch = 1 ]; then
+            local set t
+            for set in "${CORETYPES[@]}"; do
+                [ $torch = 1 ] || break
                 # Its line for this workload: "<name>_fp32 {'ms_per_iter': 45.1, ...}"
-                line=$("$PYTHON" "$TORCH_BENCH" --device cpu --threads "$THREADS" --quick --only "$w" 2>&1 |
-                    grep "^${w}_fp32 ")
+                line=$(with_coretype "$set" "$PYTHON" "$TORCH_BENCH" --device cpu --threads "$THREADS" --quick \
+                    --only "$w" 2>&1 | grep "^${w}_fp32 ")
                 if [ -n "$line" ]; then
-                    echo "torch $line"
-                    theirs=$(min_of "$theirs" "$(echo "$line" | sed -n "s/.*'ms_per_iter': \([0-9.]*\).*/\1/p")")
+                    echo "torch $line$([ "${#CORETYPES[@]}" -gt 1 ] && echo " OPENBLAS_CORETYPE $set")"
+                    t=$(echo "$line" | sed -n "s/.*'ms_per_iter': \([0-9.]*\).*/\1/p")
+                    [ "$(min_of "$theirs" "$t")" = "$t" ] && best_set=$set
+                    theirs=$(min_of "$theirs" "$t")
                 else
                     echo "torch_gan_bench.py: no result for $w"
                 fi
-            fi
+            done
         done
-        [ -n "$ours" ] && rows+=("$w $ours ${theirs:--} ${peak:--} ${gflops:--} ${busy:--} ${conv:--}")
+        [ -n "$ours" ] && rows+=("$w $ours ${theirs:--} ${peak:--} ${gflops:--} ${busy:--} ${conv:--} $best_set")
     done
     echo
-    printf '%-20s %11s %14s %7s %9s %12s %6s %10s %9s\n' workload "ours ms/it" "PyTorch ms/it" ratio "peak MiB" \
+    # With several kernel sets, a last column names the one PyTorch was fastest with.
+    local sets=0
+    [ "${#CORETYPES[@]}" -gt 1 ] && sets=1
+    printf '%-20s %11s %14s %7s %9s %12s %6s %10s %9s' workload "ours ms/it" "PyTorch ms/it" ratio "peak MiB" \
         "GEMM GFLOP/s" "%peak" "cores busy" "in convs"
+    [ $sets = 1 ] && printf '  %s' "PyTorch's kernel set"
+    echo
     local row
     for row in "${rows[@]}"; do
-        echo "$row" | awk -v peak="$PEAK" '{ ratio = ($3 == "-") ? "-" : sprintf("%.2f", $3 / $2)
+        echo "$row" | awk -v peak="$PEAK" -v sets=$sets '{ ratio = ($3 == "-") ? "-" : sprintf("%.2f", $3 / $2)
             pct = ($5 == "-" || peak + 0 <= 0) ? "-" : sprintf("%.0f%%", 100 * $5 / peak)
-            printf "%-20s %11.2f %14s %7s %9s %12s %6s %10s %9s\n", $1, $2, $3, ratio, $4, $5, pct, $6, $7 }'
+            printf "%-20s %11.2f %14s %7s %9s %12s %6s %10s %9s", $1, $2, $3, ratio, $4, $5, pct, $6, $7
+            if (sets) printf "  %s", $8
+            printf "\n" }'
     done
     [ "$rounds" -gt 1 ] && echo "(best of $rounds rounds each, taken in turns)"
+    [ $sets = 1 ] && echo "(PyTorch: the fastest of OPENBLAS_CORETYPE ${CORETYPES[*]} in each round; default = unset)"
+    if [ $sets = 0 ] && [ -n "${OPENBLAS_CORETYPE:-}" ]; then
+        echo "(PyTorch ran with the kernel set OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE forces; BENCH_CORETYPES=\"default"
+        echo " $OPENBLAS_CORETYPE SkylakeX\" tries several and keeps PyTorch's fastest)"
+    fi
     echo "ratio = PyTorch / ours (above 1: ours is faster); target (shared/benchmarks.md): >= 2 for mlp_b64,"
     echo "dcgan32_mnist_b128 and wgangp32_mnist_b64. GEMM GFLOP/s: the step's matrix-product and convolution"
     echo "multiply-adds x 2 / its wall time (compare with the GEMM's own n = 1024 rate above); %peak: of the"
