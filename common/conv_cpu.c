@@ -222,6 +222,15 @@ static inline void copy_run(float *restrict d, const float *restrict s, int n) {
         for (int l = 0; l < n; l++) d[l] = s[l];
     }
 }
+static inline void set_run(float *restrict d, const float *restrict s, float b, int n) {
+    if (n == 32) {
+        for (int l = 0; l < 32; l++) d[l] = s[l] + b;
+    } else if (n == 16) {
+        for (int l = 0; l < 16; l++) d[l] = s[l] + b;
+    } else {
+        for (int l = 0; l < n; l++) d[l] = s[l] + b;
+    }
+}
 static inline void add_run(float *restrict d, const float *restrict s, int n) {
     if (n == 32) {
         for (int l = 0; l < 32; l++) d[l] += s[l];
@@ -350,11 +359,8 @@ static void store_y(const void *ctx, int oc0, int j0, int mr, int nr, const floa
         for (int q = 0; q < n_runs; q++) {
             float *yr = y + runs[q].off;
             const float *tr = t + runs[q].lane;
-            if (first) {
-                for (int l = 0; l < runs[q].len; l++) yr[l] = tr[l] + b;
-            } else {
-                for (int l = 0; l < runs[q].len; l++) yr[l] += tr[l];
-            }
+            if (first) set_run(yr, tr, b, runs[q].len);
+            else add_run(yr, tr, runs[q].len);
         }
     }
 }
