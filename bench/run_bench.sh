@@ -12,7 +12,7 @@
 # 1) runs ours and PyTorch N times in turns and keeps the best of each;
 # TORCH_BENCH points at torch_gan_bench.py (default ../shared/bench/ beside
 # the repository); PYTHON picks the interpreter (default /usr/bin/python3).
-# BENCH_ONLY=machine|gemm|gan runs one section (gemm and gan measure the
+# BENCH_ONLY=machine|gemm|convs|gan runs one section (gemm and gan measure the
 # machine's peak first anyway, for their "% of peak" columns).
 # BENCH_CORETYPES="default Haswell SkylakeX ..." runs the OpenBLAS side (the
 # GEMM yardstick and PyTorch, whose BLAS is the same library) once under each
@@ -108,6 +108,18 @@ section_gemm() {
         [ "${#CORETYPES[@]}" -gt 1 ] && echo "-- OPENBLAS_CORETYPE $set"
         with_coretype "$set" "$exe" --peak "$PEAK" 256 512 1024
     done
+}
+
+# --- Convolutions: each kernel of dcgan32's strided layers against a plain GEMM of its size
+section_convs() {
+    echo "== convolutions (bench/bench_convs.c) vs plain GEMMs of the same sizes, $THREADS thread(s)"
+    local exe=$BENCH_DIR/bench_convs
+    # shellcheck disable=SC2086  # CFLAGS is a list of flags
+    if ! $CC $CFLAGS bench/bench_convs.c "$LIB" -lm -o "$exe"; then
+        echo "bench_convs: build failed"
+        return 1
+    fi
+    "$exe"
 }
 
 # --- GAN training iterations: bench_gan.c against PyTorch on the CPU -----------
@@ -242,8 +254,8 @@ section_gan() {
     return $status
 }
 
-SECTIONS=(section_machine section_gemm section_gan)
-# BENCH_ONLY=gan (or gemm, machine) runs one section.
+SECTIONS=(section_machine section_gemm section_convs section_gan)
+# BENCH_ONLY=gan (or gemm, convs, machine) runs one section.
 [ -n "${BENCH_ONLY:-}" ] && SECTIONS=("section_$BENCH_ONLY")
 
 status=0
