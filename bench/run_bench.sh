@@ -35,6 +35,40 @@ export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
 BENCH_DIR=$BUILD/bench
 mkdir -p "$BENCH_DIR"
 
+# The OpenBLAS kernel sets to try: "env" alone (default) means as the
+# environment has it; "default" means OPENBLAS_CORETYPE unset.
+read -r -a CORETYPES <<< "${BENCH_CORETYPES:-env}"
+# with_coretype SET CMD...: CMD run under that kernel set.
+with_coretype() {
+    local set=$1
+    shift
+    case "$set" in
+        env) "$@" ;;
+        default) env -u OPENBLAS_CORETYPE "$@" ;;
+        *) OPENBLAS_CORETYPE=$set "$@" ;;
+    esac
+}
+# OpenBLAS takes a name it does not know without a word and runs its own
+# choice, which the tables would then label with the wrong name: ask it
+# (openblas_get_corename) what each named set gives, and stop on a mismatch.
+for set in "${CORETYPES[@]}"; do
+    case "$set" in env | default) continue ;; esac
+    got=$(OPENBLAS_CORETYPE=$set "${PYTHON:-/usr/bin/python3}" -c 'import ctypes
+f = ctypes.CDLL("libopenblas.so.0").openblas_get_corename
+f.restype = ctypes.c_char_p
+print(f().decode())' 2>/dev/null) || continue  # no OpenBLAS here: nothing to compare with
+    if [ "${got,,}" != "${set,,}" ]; then
+        echo "bench: OPENBLAS_CORETYPE=$set is not a kernel set this OpenBLAS knows (it ran $got instead)" >&2
+        echo "HINT: use names openblas_get_corename prints, e.g. BENCH_CORETYPES=\"default Haswell SkylakeX Zen\"" >&2
+        exit 2
+    fi
+done
+if [ "${#CORETYPES[@]}" = 0 ]; then
+    echo "bench: BENCH_CORETYPES is empty" >&2
+    echo "HINT: leave it unset, or list kernel sets: BENCH_CORETYPES=\"default Haswell SkylakeX\"" >&2
+    exit 2
+fi
+
 if [ ! -f "$LIB" ]; then
     echo "bench: library $LIB not found" >&2
     echo "HINT: run it through make: make bench" >&2
@@ -130,20 +164,6 @@ section_convs() {
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TORCH_BENCH=${TORCH_BENCH:-$REPO_ROOT/../shared/bench/torch_gan_bench.py}
 PYTHON=${PYTHON:-/usr/bin/python3}
-
-# The OpenBLAS kernel sets to try: "env" alone (default) means as the
-# environment has it; "default" means OPENBLAS_CORETYPE unset.
-read -r -a CORETYPES <<< "${BENCH_CORETYPES:-env}"
-# with_coretype SET CMD...: CMD run under that kernel set.
-with_coretype() {
-    local set=$1
-    shift
-    case "$set" in
-        env) "$@" ;;
-        default) env -u OPENBLAS_CORETYPE "$@" ;;
-        *) OPENBLAS_CORETYPE=$set "$@" ;;
-    esac
-}
 
 # Same iteration counts on both sides: torch_gan_bench.py --quick times 20
 # iterations after 10 warm-up ones, on the CPU 5 after 3 for every name that
