@@ -125,8 +125,36 @@ static void determinism(void) {
     free(again);
 }
 
+// k_transpose (the packers' and layout changes' workhorse) on every
+// remainder of its 8x8 blocks: rows and columns 1..19, windows of bigger
+// arrays on both sides. Exact copies, and nothing written outside the
+// destination window (a guard value everywhere else): the partial blocks
+// copy only their valid rows out.
+static void transpose_cases(void) {
+    enum { MAXN = 19, PAD = 5 };
+    static float src[MAXN * (MAXN + PAD)], dst[(MAXN + 1) * (MAXN + PAD) + PAD];
+    int bad = 0, overwritten = 0;
+    for (int rows = 1; rows <= MAXN; rows++)
+        for (int cols = 1; cols <= MAXN; cols++)
+            for (int pad = 0; pad <= PAD; pad += PAD) {
+                long ss = cols + pad, ds = rows + pad;
+                for (long i = 0; i < (long)rows * ss; i++) src[i] = frand();
+                for (size_t i = 0; i < sizeof dst / sizeof dst[0]; i++) dst[i] = 1234.5f;
+                k_transpose(src, ss, dst, ds, rows, cols);
+                for (long i = 0; i < (long)(sizeof dst / sizeof dst[0]); i++) {
+                    long c = i / ds, r = i % ds;
+                    int inside = c < cols && r < rows;
+                    if (inside && dst[i] != src[r * ss + c]) bad++;
+                    if (!inside && dst[i] != 1234.5f) overwritten++;
+                }
+            }
+    check(bad == 0, "k_transpose: every value in place, rows and columns 1..19, with and without strides");
+    check(overwritten == 0, "k_transpose: nothing written outside the destination window");
+}
+
 int main(void) {
     check_begin("gemm");
+    transpose_cases();
     int sizes[][3] = {{1, 1, 1}, {7, 13, 5}, {65, 129, 33}, {300, 200, 100},
                       {13, 33, 600},   // K spans three packed blocks: beta applied once only
                       {3, 3500, 4},    // N wider than one packed B panel
