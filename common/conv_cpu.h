@@ -16,8 +16,10 @@
 #include "kernels.h"  // ConvShape, ConvAlgo
 
 // algo: CONV_NAIVE (one loop nest per output element), CONV_TILED (the
-// cache-blocked direct kernels of conv_tiled.c, the step between the two) or
-// CONV_GEMM (implicit im2col/col2im around k_gemm_ex). Outputs are overwritten, never
+// cache-blocked direct kernels of conv_tiled.c, the step between the two),
+// CONV_GEMM (implicit im2col/col2im around k_gemm_ex) or CONV_DIRECT (the
+// register-blocked direct forward of conv_direct.c where conv_direct_fits,
+// the same bits as GEMM; GEMM for the rest). Outputs are overwritten, never
 // accumulated. Scratch lives in buffers that grow to the largest call and
 // are reused (conv_cpu.c); call from one thread at a time, like every op.
 

@@ -1,7 +1,11 @@
-// conv_scratch.c: the grow-only scratch buffer. See conv_scratch.h.
+// conv_scratch.c: the grow-only scratch buffer and the channels-last copy.
+// See conv_scratch.h.
 #include "conv_scratch.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h" // k_transpose
 
 #include "tensor.h"  // t_fatal
 
@@ -15,4 +19,27 @@ float *conv_scratch(ConvScratch *b, long floats) {
         b->floats = (size_t)floats;
     }
     return b->data;
+}
+
+float *conv_channels_last(ConvScratch *buf, const float *t, int N, int C, int H, int W, int top, int left, int HP,
+                          int WP) {
+    long per_sample = (long)HP * WP * C;
+    float *d0 = conv_scratch(buf, N * per_sample);
+#pragma omp parallel for schedule(dynamic, 4) if (N * per_sample > (1L << 18))
+    for (int n = 0; n < N; n++) {
+        float *d = d0 + n * per_sample;
+        const float *src = t + (long)n * C * H * W;
+        for (int r = 0; r < HP; r++) {
+            float *row = d + (long)r * WP * C;
+            int ih = r - top;
+            if (ih < 0 || ih >= H) {
+                memset(row, 0, sizeof(float) * (size_t)WP * C);
+                continue;
+            }
+            memset(row, 0, sizeof(float) * (size_t)left * C);
+            memset(row + (long)(left + W) * C, 0, sizeof(float) * (size_t)(WP - left - W) * C);
+            k_transpose(src + (long)ih * W, (long)H * W, row + (long)left * C, C, C, W);
+        }
+    }
+    return d0;
 }

@@ -1,7 +1,8 @@
 // conv_scratch.h: the grow-only scratch buffer of the CPU convolution kernels
-// (conv_cpu.c and conv_tiled.c). A file of its own so that the two kernel
-// files share it without depending on each other: conv_cpu.c dispatches to
-// conv_tiled.c, and nothing goes back the other way.
+// (conv_cpu.c, conv_tiled.c, conv_direct.c) and the channels-last copy that
+// conv_cpu.c and conv_direct.c both make. A file of its own so that the
+// kernel files share them without depending on each other: conv_cpu.c
+// dispatches to the others, and nothing goes back the other way.
 #ifndef GANBOOK_CONV_SCRATCH_H
 #define GANBOOK_CONV_SCRATCH_H
 
@@ -15,5 +16,11 @@ typedef struct {
     size_t floats;
 } ConvScratch;
 float *conv_scratch(ConvScratch *b, long floats);
+
+// t (N,C,H,W) -> (N,HP,WP,C) in buf, placed at row `top` and column `left`
+// of a zero border (HP >= top + H, WP >= left + W). Per input row a (C x W)
+// -> (W x C) transpose; on the OpenMP team when it is big.
+float *conv_channels_last(ConvScratch *buf, const float *t, int N, int C, int H, int W, int top, int left, int HP,
+                          int WP);
 
 #endif

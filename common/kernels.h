@@ -34,11 +34,14 @@ typedef enum {
 
 typedef enum { B_ADD, B_SUB, B_MUL, B_DIV } BinaryKind;
 
-// Which conv algorithm a backend runs ("gemm" is the fast default on the
-// CPU; "naive" is one loop nest per output, for teaching and checking).
-// On CUDA: NAIVE -> lab kernel 1, TILED -> 2, GEMM -> 3 (implicit GEMM),
-// DEFAULT -> the lab's fastest.
-typedef enum { CONV_DEFAULT = 0, CONV_NAIVE = 1, CONV_TILED = 2, CONV_GEMM = 3 } ConvAlgo;
+// Which conv algorithm a backend runs ("naive" is one loop nest per output,
+// for teaching and checking). On the CPU: GEMM is im2col/col2im around the
+// GEMM; DIRECT is conv_direct.c's register-blocked direct kernel for the
+// forward pass of layers with enough channels, the same bits as GEMM (the
+// GEMM path for the rest, and for both backward passes); DEFAULT = DIRECT,
+// the fastest. On CUDA: NAIVE -> lab kernel 1, TILED -> 2, GEMM -> 3 (implicit
+// GEMM), DEFAULT and DIRECT -> the lab's fastest.
+typedef enum { CONV_DEFAULT = 0, CONV_NAIVE = 1, CONV_TILED = 2, CONV_GEMM = 3, CONV_DIRECT = 4 } ConvAlgo;
 
 // The geometry of a forward convolution, which also describes its two
 // adjoints (backward data = conv_transpose2d's forward, backward weight):

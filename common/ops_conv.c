@@ -27,19 +27,22 @@
 // Algorithm choice and timing
 
 static ConvAlgo conv_algo = CONV_DEFAULT;
-static double conv_secs[4];
+static double conv_secs[5];
 
 void t_set_conv_algo(ConvAlgo algo) { conv_algo = algo; }
 ConvAlgo t_get_conv_algo(void) { return conv_algo; }
 
-// What actually runs on the CPU: naive and tiled when asked for (conv_cpu.c,
-// conv_tiled.c), else (DEFAULT, GEMM) im2col + GEMM.
-static ConvAlgo cpu_algo(ConvAlgo algo) { return algo == CONV_NAIVE || algo == CONV_TILED ? algo : CONV_GEMM; }
+// What actually runs on the CPU: naive, tiled and GEMM when asked for
+// (conv_cpu.c, conv_tiled.c), else (DEFAULT, DIRECT) the direct forward
+// where it fits (conv_direct.c) and the GEMM path for the rest.
+static ConvAlgo cpu_algo(ConvAlgo algo) {
+    return algo == CONV_NAIVE || algo == CONV_TILED || algo == CONV_GEMM ? algo : CONV_DIRECT;
+}
 
 // Seconds spent in conv kernels so far by the algorithm `algo` resolves to
-// (DEFAULT reports the GEMM path's total).
+// (DEFAULT reports the direct path's total).
 double t_conv_seconds(ConvAlgo algo) {
-    if ((int)algo < 0 || (int)algo > 3) return 0.0;
+    if ((int)algo < 0 || (int)algo > 4) return 0.0;
     return conv_secs[cpu_algo(algo)];
 }
 

@@ -31,10 +31,13 @@
 #define TOL_GRAD 5e-3f
 #define TOL_GRADGRAD 1e-2f
 
-// The three CPU algorithms, in the order the course builds them.
-static const ConvAlgo ALGOS[3] = {CONV_NAIVE, CONV_TILED, CONV_GEMM};
+// The CPU algorithms, in the order the course builds them.
+static const ConvAlgo ALGOS[] = {CONV_NAIVE, CONV_TILED, CONV_GEMM, CONV_DIRECT};
+#define N_ALGOS ((int)(sizeof ALGOS / sizeof ALGOS[0]))
 
-static const char *algo_name(ConvAlgo a) { return a == CONV_NAIVE ? "naive" : a == CONV_TILED ? "tiled" : "gemm"; }
+static const char *algo_name(ConvAlgo a) {
+    return a == CONV_NAIVE ? "naive" : a == CONV_TILED ? "tiled" : a == CONV_GEMM ? "gemm" : "direct";
+}
 
 static float max_abs(const Tensor *t) {
     float m = 0.0f;
@@ -104,7 +107,7 @@ static void fixture_case(const char *p, ConvAlgo algo) {
 static void against_torch(void) {
     fx = fixture_load("tests/fixtures/conv.bin");
     const char *cases[] = {"c1", "c2", "c3", "c4", "t1", "t2", "t3", "t4"};
-    for (int a = 0; a < 3; a++)
+    for (int a = 0; a < N_ALGOS; a++)
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) fixture_case(cases[i], ALGOS[a]);
     t_set_conv_algo(CONV_DEFAULT);
 }
@@ -154,6 +157,13 @@ static void against_naive(void) {
         // many output channels: the tiled backward data takes gy in several slices
         {"transposed 8x8 -> 16x16 k4 s2 p1, 64 -> 16", 1, {2, 64, 8, 8}, {64, 16, 4, 4}, 2, 1, 0},
         {"k3 s1 p1, 32 -> 40 channels, 9x9", 0, {2, 32, 9, 9}, {40, 32, 3, 3}, 1, 1, 0},
+        // the direct forward (conv_direct.c), with channels enough for it on
+        // every vector path (16 or more on both sides): strides above 2,
+        // a kernel smaller than its stride, odd sizes, tails of tiles
+        {"direct: stride 3 k5 p2, 20 -> 36 channels", 0, {2, 20, 11, 10}, {36, 20, 5, 5}, 3, 2, 0},
+        {"direct: k2 s3 p0, taps miss some pixels, 16 -> 17", 0, {3, 16, 10, 11}, {17, 16, 2, 2}, 3, 0, 0},
+        {"direct: k3 s2 p0 odd sizes, 24 -> 18", 0, {2, 24, 9, 7}, {18, 24, 3, 3}, 2, 0, 0},
+        {"direct: transposed k5 s2 p2 output_padding 1, 24 -> 20", 1, {2, 24, 6, 5}, {24, 20, 5, 5}, 2, 2, 1},
     };
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
         const Shape *s = &shapes[k];
@@ -171,7 +181,7 @@ static void against_naive(void) {
         Tensor *gy = rand_tensor(-1, 1, 4, probe->shape);
         Tensor *naive[4], *other[4];
         run_all(s, CONV_NAIVE, x, w, b, gy, naive);
-        for (int a = 1; a < 3; a++) {
+        for (int a = 1; a < N_ALGOS; a++) {
             run_all(s, ALGOS[a], x, w, b, gy, other);
             const char *parts[4] = {"output", "d/dx", "d/dw", "d/db"};
             for (int i = 0; i < 4; i++) {
@@ -214,7 +224,7 @@ static Tensor *grad_build(Tensor **in, void *ctx) {
 }
 
 static void grad_checks(void) {
-    for (int a = 0; a < 3; a++) {
+    for (int a = 0; a < N_ALGOS; a++) {
         ConvAlgo algo = ALGOS[a];
         t_set_conv_algo(algo);
         char name[96];
@@ -324,7 +334,7 @@ static void repeatable(void) {
     // big enough (~2^21 multiply-adds) that the kernels run on several threads
     int xs[4] = {6, 16, 20, 20}, ws[4] = {24, 16, 4, 4}, bs = 16;
     Tensor *x = rand_tensor(-1, 1, 4, xs), *w = rand_tensor(-1, 1, 4, ws), *b = rand_tensor(-1, 1, 1, &bs);
-    for (int a = 1; a < 3; a++) {
+    for (int a = 1; a < N_ALGOS; a++) {
         ConvAlgo algo = ALGOS[a];
         t_set_conv_algo(algo);
         double before = t_conv_seconds(algo);
@@ -335,13 +345,47 @@ static void repeatable(void) {
               "%s conv: a second run gives identical bits (forward, weight grad, transposed)", algo_name(algo));
         check(t_conv_seconds(algo) > before, "t_conv_seconds counts the %s path", algo_name(algo));
     }
-    check(t_conv_seconds(CONV_DEFAULT) == t_conv_seconds(CONV_GEMM) &&
+    check(t_conv_seconds(CONV_DEFAULT) == t_conv_seconds(CONV_DIRECT) &&
+              t_conv_seconds(CONV_GEMM) != t_conv_seconds(CONV_DIRECT) &&
               t_conv_seconds(CONV_TILED) != t_conv_seconds(CONV_GEMM),
-          "DEFAULT reports the GEMM path's time, TILED its own");
+          "DEFAULT reports the direct path's time, GEMM and TILED their own");
     double naive_before = t_conv_seconds(CONV_NAIVE);
     t_set_conv_algo(CONV_NAIVE);
     t_conv2d(x, w, NULL, 2, 1);
     check(t_conv_seconds(CONV_NAIVE) > naive_before, "t_conv_seconds counts the naive path");
+    t_set_conv_algo(CONV_DEFAULT);
+}
+
+// The direct forward promises the GEMM path's bits (conv_direct.c sums in
+// the GEMM's K blocks of 256): a training run must not change with the path
+// its forward convolutions take. K = C*KH*KW below one block, across several,
+// and not a multiple of 256; with and without bias; several threads.
+static void direct_same_bits(void) {
+    struct { int n, c, h, oc, k, stride, pad, bias; } cases[] = {
+        {4, 16, 16, 32, 4, 2, 1, 1},   // K = 256: one block
+        {8, 64, 16, 128, 4, 2, 1, 1},  // dcgan32's 64 -> 128 layer at batch 8: K = 1024, four blocks
+        {3, 24, 9, 40, 3, 1, 1, 0},    // K = 216, no bias
+        {2, 40, 10, 48, 4, 2, 1, 1},   // K = 640: two blocks and a part
+        {5, 128, 8, 64, 4, 2, 1, 0},   // K = 2048
+    };
+    int bad = 0;
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        t_arena_reset();
+        rand_tensor_seed(900 + (int)k);
+        int xs[4] = {cases[k].n, cases[k].c, cases[k].h, cases[k].h};
+        int ws[4] = {cases[k].oc, cases[k].c, cases[k].k, cases[k].k};
+        Tensor *x = rand_tensor(-1, 1, 4, xs), *w = rand_tensor(-0.3f, 0.3f, 4, ws);
+        Tensor *b = cases[k].bias ? rand_tensor(-1, 1, 1, &cases[k].oc) : NULL;
+        t_set_conv_algo(CONV_GEMM);
+        Tensor *y1 = t_conv2d(x, w, b, cases[k].stride, cases[k].pad);
+        t_set_conv_algo(CONV_DIRECT);
+        Tensor *y2 = t_conv2d(x, w, b, cases[k].stride, cases[k].pad);
+        if (!same_bits(y1, y2)) {
+            bad++;
+            check(0, "direct forward, %s -> %s: not the GEMM path's bits", t_shape_str(x), t_shape_str(y1));
+        }
+    }
+    check(bad == 0, "direct forward: the GEMM path's bits in all %d cases", (int)(sizeof cases / sizeof cases[0]));
     t_set_conv_algo(CONV_DEFAULT);
 }
 
@@ -352,5 +396,6 @@ int main(void) {
     against_naive();
     grad_checks();
     repeatable();
+    direct_same_bits();
     return check_summary();
 }
