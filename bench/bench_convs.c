@@ -2,17 +2,22 @@
 // built on. For each strided layer of the dcgan32 workload (batch 128) and
 // each of its three kernels (conv_cpu.h: forward, backward data = the
 // generator's transposed conv, backward weight), it times
-//   conv    the implicit-im2col kernel (CONV_GEMM), layout changes included;
+//   conv    the kernel training runs (CONV_DIRECT, the CPU's default: the
+//           direct forward of conv_direct.c where it fits, else the
+//           implicit-im2col GEMM path), layout changes included; where the
+//           forward runs direct, one more row times the GEMM path's forward;
 //   GEMM    a plain k_gemm of the same M x N x K, operands already in memory;
 // and prints both rates beside the GEMM's own n = 1024 rate. conv / GEMM
-// shows what im2col, col2im and the channels-last copies cost; GEMM / n1024
-// what the shape itself costs (few output channels: each packed value of the
-// big operand is used only OC times, so its packing weighs more).
+// shows what im2col, col2im and the channels-last copies cost (or, for the
+// direct forward, what skipping im2col gains); GEMM / n1024 what the shape
+// itself costs (few output channels: each packed value of the big operand is
+// used only OC times, so its packing weighs more).
 // Built and run by bench/run_bench.sh (the "convs" section).
 //
 // Usage: bench_convs [--batch N] [--reps N]
 // Every figure is the best of --reps runs (default 10), after one warm-up.
 #include "conv_cpu.h"
+#include "conv_direct.h"
 #include "kernels.h"
 
 #include <stdio.h>
@@ -41,6 +46,7 @@ static float *filled(long n, unsigned seed) {
 
 typedef struct {
     int kind;  // 0 forward, 1 backward data, 2 backward weight
+    ConvAlgo algo;
     const ConvShape *s;
     float *x, *w, *y, *gx, *gw;
     int M, N, K, tb;  // the plain GEMM of the same size
@@ -48,9 +54,9 @@ typedef struct {
 } Job;
 
 static void run_conv(const Job *j) {
-    if (j->kind == 0) conv_cpu_forward(j->s, CONV_GEMM, j->x, j->w, NULL, j->y);
-    else if (j->kind == 1) conv_cpu_backward_data(j->s, CONV_GEMM, j->y, j->w, NULL, j->gx);
-    else conv_cpu_backward_weight(j->s, CONV_GEMM, j->x, j->y, j->gw);
+    if (j->kind == 0) conv_cpu_forward(j->s, j->algo, j->x, j->w, NULL, j->y);
+    else if (j->kind == 1) conv_cpu_backward_data(j->s, j->algo, j->y, j->w, NULL, j->gx);
+    else conv_cpu_backward_weight(j->s, j->algo, j->x, j->y, j->gw);
 }
 
 static void run_gemm(const Job *j) {
@@ -108,8 +114,8 @@ int main(int argc, char **argv) {
         long nx = (long)s->N * s->C * s->H * s->W, nw = (long)s->OC * s->C * s->KH * s->KW;
         long ny = (long)s->N * s->OC * s->HO * s->WO;
         int CKK = s->C * s->KH * s->KW, NP = s->N * s->HO * s->WO;
-        Job j = {0, s, filled(nx, 4), filled(nw, 5), filled(ny, 6), filled(nx, 7), filled(nw, 8), 0, 0, 0, 0,
-                 NULL, NULL, NULL};
+        Job j = {0, CONV_DIRECT, s, filled(nx, 4), filled(nw, 5), filled(ny, 6), filled(nx, 7), filled(nw, 8),
+                 0, 0, 0, 0, NULL, NULL, NULL};
         char name[64];
         snprintf(name, sizeof name, "%d -> %d ch, %dx%d -> %dx%d", s->C, s->OC, s->H, s->W, s->HO, s->WO);
         for (int k = 0; k < 3; k++) {
@@ -121,10 +127,20 @@ int main(int argc, char **argv) {
             j.M = dims[k][0], j.N = dims[k][1], j.K = dims[k][2], j.tb = dims[k][3];
             j.a = filled((long)j.M * j.K, 9), j.b = filled((long)j.K * j.N, 10), j.c = filled((long)j.M * j.N, 11);
             double macs = (double)j.M * j.N * j.K;
+            j.algo = CONV_DIRECT;
             double tc = best_of(run_conv, &j, reps), tg = best_of(run_gemm, &j, reps);
             double rc = 2e-9 * macs / tc, rg = 2e-9 * macs / tg;
-            printf("%-28s %-16s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", name, kinds[k], 1e3 * tc, rc, rg,
+            int direct = k == 0 && conv_direct_fits(s);
+            char kernel[32];
+            snprintf(kernel, sizeof kernel, "%s%s", kinds[k], k == 0 ? (direct ? ", direct" : ", gemm") : "");
+            printf("%-28s %-16s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", name, kernel, 1e3 * tc, rc, rg,
                    100 * rc / rg, 100 * rc / n1024);
+            if (direct) {  // the GEMM path's forward, for comparison (not in the total)
+                j.algo = CONV_GEMM;
+                double t = best_of(run_conv, &j, reps), r = 2e-9 * macs / t;
+                printf("%-28s %-16s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", name, "(forward, gemm)", 1e3 * t, r, rg,
+                       100 * r / rg, 100 * r / n1024);
+            }
             macs_all += macs, conv_all += tc, gemm_all += tg;
             free(j.a), free(j.b), free(j.c);
         }
@@ -133,8 +149,9 @@ int main(int argc, char **argv) {
     double rc = 2e-9 * macs_all / conv_all, rg = 2e-9 * macs_all / gemm_all;
     printf("%-28s %-16s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", "all nine", "", 1e3 * conv_all, rc, rg,
            100 * rc / rg, 100 * rc / n1024);
-    printf("conv: the kernel with its layout changes; GEMM: k_gemm of the same M x N x K with both operands in\n"
-           "memory; conv/n1024: against the GEMM's square n = 1024 rate (target: 80%%). Best of %d runs each.\n",
+    printf("conv: the kernel training runs (forward: direct where it fits), with its layout changes; GEMM: k_gemm\n"
+           "of the same M x N x K with both operands in memory; conv/n1024: against the GEMM's square n = 1024 rate\n"
+           "(target: 80%%); \"all nine\" leaves out the rows in brackets. Best of %d runs each.\n",
            reps);
     return 0;
 }

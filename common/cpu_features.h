@@ -28,5 +28,8 @@ long long gemm_mac_count(void);
 // ... of which the calling thread's helpers did (the rest of its OpenMP
 // team): how much of the matrix work really ran on the other cores.
 long long gemm_mac_count_helpers(void);
+// Kernels that do a matrix product's work without k_gemm (conv_direct.c)
+// add theirs here, so the counts above cover every product of a step.
+void gemm_mac_count_add(long long macs, long long helper_macs);
 
 #endif

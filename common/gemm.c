@@ -311,6 +311,13 @@ long long gemm_mac_count_helpers(void) {
     return n;
 }
 
+void gemm_mac_count_add(long long macs, long long helper_macs) {
+#pragma omp atomic
+    mac_count += macs;
+#pragma omp atomic
+    mac_count_helpers += helper_macs;
+}
+
 static int gcd(int a, int b) { return b ? gcd(b, a % b) : a; }
 
 void k_gemm_ex(int M, int N, int K, const GemmOperand *A, const GemmOperand *B, const GemmOutput *C) {

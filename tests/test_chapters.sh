@@ -245,6 +245,14 @@ if [ -x ./chapter3 ]; then
          awk 'NR == FNR { if (\$1 == 1) for (i = 2; i <= NF; i++) a[i] = \$i; next }
               \$1 == 1 { for (i = 2; i <= NF; i++) { d = \$i - a[i]; if (d < 0) d = -d; if (d > 1e-4) bad = 1 } found = 1 }
               END { exit bad || !found }' $d/a/loss.dat $d/tiled/loss.dat" || show $d.ti.log
+    # --conv direct promises gemm's bits (conv_direct.c): the same run, byte for byte
+    run $d.g2.log ch3 $tiny3 --steps 2 --conv gemm --sample-every 0 --out $d/gemm2
+    run $d.di.log ch3 $tiny3 --steps 2 --conv direct --sample-every 0 --out $d/direct
+    status=$?
+    t "chapter3: --conv direct trains, reports its own conv time, loss.dat and checkpoint.bin == --conv gemm's" \
+        "[ $status -eq 0 ] && grep -q 'with --conv direct' $d.di.log && [ '$(metric $d/direct conv 2>/dev/null)' = direct ] &&
+         ! grep -q 'direct 0.00 s' $d.di.log && cmp -s $d/gemm2/loss.dat $d/direct/loss.dat &&
+         cmp -s $d/gemm2/checkpoint.bin $d/direct/checkpoint.bin" || show $d.di.log
     run $d.64.log ch3 --size 64 --width 2 --batch 4 --steps 2 --log-every 1 --sample-every 0 --out $d/s64
     status=$?
     t "chapter3: --size 64: trains, samples.idx holds 64x64 images" \

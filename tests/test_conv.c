@@ -14,6 +14,7 @@
 //   5. the GEMM and tiled paths give identical bits on a second run, and the
 //      time counters move.
 #include "check.h"
+#include "cpu_features.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -376,10 +377,16 @@ static void direct_same_bits(void) {
         int ws[4] = {cases[k].oc, cases[k].c, cases[k].k, cases[k].k};
         Tensor *x = rand_tensor(-1, 1, 4, xs), *w = rand_tensor(-0.3f, 0.3f, 4, ws);
         Tensor *b = cases[k].bias ? rand_tensor(-1, 1, 1, &cases[k].oc) : NULL;
+        long long m0 = gemm_mac_count();
         t_set_conv_algo(CONV_GEMM);
         Tensor *y1 = t_conv2d(x, w, b, cases[k].stride, cases[k].pad);
+        long long m1 = gemm_mac_count();
         t_set_conv_algo(CONV_DIRECT);
         Tensor *y2 = t_conv2d(x, w, b, cases[k].stride, cases[k].pad);
+        long long m2 = gemm_mac_count();
+        // bench_gan's GFLOP/s count every product's multiply-adds, the direct kernel's too
+        check(m2 - m1 == m1 - m0 && m1 > m0, "direct forward counts its multiply-adds as the GEMM path does (%lld, %lld)",
+              m2 - m1, m1 - m0);
         if (!same_bits(y1, y2)) {
             bad++;
             check(0, "direct forward, %s -> %s: not the GEMM path's bits", t_shape_str(x), t_shape_str(y1));

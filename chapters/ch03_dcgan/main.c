@@ -239,8 +239,9 @@ int main(int argc, char **argv) {
     int n = gan_run_flags(&run, flags);
     flags[n++] = cli_choice("size", &size, "32|64", "image size: 32 (MNIST padded 28 -> 32) or 64 (padded, then 2x)");
     flags[n++] = cli_int("width", &width, 1, 512, "channels of D's first and G's last hidden layer (benchmarks.md's dcgan32: 64)");
-    flags[n++] = cli_choice("conv", &conv_algo, "naive|tiled|gemm|student",
-                            "conv kernels: naive loops, tiled, im2col+GEMM, or yours (exercises 3.1, 3.2)");
+    flags[n++] = cli_choice("conv", &conv_algo, "naive|tiled|gemm|direct|student",
+                            "conv kernels: naive loops, tiled, im2col+GEMM, direct (gemm without im2col in the forward "
+                            "passes: the same results, faster), or yours (exercises 3.1, 3.2)");
     flags[n++] = cli_choice("bn", &bn_kernel, "library|student|none",
                             "batch norm in training: the library's, yours (3.3), or none (an ablation)");
     flags[n++] = cli_choice("sample-bn", &sample_bn, "eval|train",
@@ -257,7 +258,10 @@ int main(int argc, char **argv) {
 
     if ((!strcmp(conv_algo, "student") || !strcmp(bn_kernel, "student")) && run.args.device_resolved != DEV_CPU)
         cli_usage_error("chapter3", "--conv/--bn student: your exercise kernels run on the CPU only (add --device cpu)");
-    ConvAlgo algo = !strcmp(conv_algo, "naive") ? CONV_NAIVE : !strcmp(conv_algo, "tiled") ? CONV_TILED : CONV_GEMM;
+    ConvAlgo algo = !strcmp(conv_algo, "naive")    ? CONV_NAIVE
+                    : !strcmp(conv_algo, "tiled")  ? CONV_TILED
+                    : !strcmp(conv_algo, "direct") ? CONV_DIRECT
+                                                   : CONV_GEMM;
     t_set_conv_algo(algo);  // --conv student: the backward passes still use the library's GEMM kernels
 
     // The paper's nets (batch norm in both, a logit out), or none (--bn none).
@@ -296,7 +300,7 @@ int main(int argc, char **argv) {
     long steps = run.step - first_step;
     // The kernels chosen are for training; the latent pictures, the 10,000
     // final samples and the evaluation use the fast ones.
-    t_set_conv_algo(CONV_GEMM);
+    t_set_conv_algo(CONV_DEFAULT);
     g.hooks = d.hooks = NULL;
 
     if (write_latent_pictures(&run, &g) != 0) run.failed = 1;
@@ -317,7 +321,9 @@ int main(int argc, char **argv) {
            steps, seconds, steps ? 1000.0 * seconds / steps : 0.0, conv_seconds,
            seconds > 0 ? 100.0 * conv_seconds / seconds : 0.0, conv_algo);
     if (!strcmp(conv_algo, "student")) printf(" (your loops of exercise 3.1: %.1f s)", student_conv_seconds());
-    printf("\n  all conv kernels of this process (training, pictures, evaluation): naive %.2f s, tiled %.2f s, gemm %.2f s\n",
-           t_conv_seconds(CONV_NAIVE), t_conv_seconds(CONV_TILED), t_conv_seconds(CONV_GEMM));
+    printf("\n  all conv kernels of this process (training, pictures, evaluation): naive %.2f s, tiled %.2f s, gemm %.2f s,"
+           " direct %.2f s\n",
+           t_conv_seconds(CONV_NAIVE), t_conv_seconds(CONV_TILED), t_conv_seconds(CONV_GEMM),
+           t_conv_seconds(CONV_DIRECT));
     return rc;
 }
