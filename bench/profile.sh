@@ -5,7 +5,10 @@
 # sums the samples into the parts a step is made of, so a change can be
 # judged by what it moved:
 #
-#   GEMM micro-kernel   the multiply-adds themselves (micro_kernel, gemm_rect)
+#   micro-kernels       the multiply-adds themselves: the GEMM's (micro_kernel,
+#                       gemm_rect) and the direct conv forward's (direct_tile,
+#                       inlined into conv_direct_forward's loop, whose tile
+#                       set-up and stores are counted here too: ~1% of it)
 #   packing             copying operands into the micro-kernel's order:
 #                       pack_a/pack_b, the 8x8 register transposes, implicit
 #                       im2col (pack_patches, pack_cols, pack_gy*)
@@ -64,7 +67,7 @@ for w in "$@"; do
         /^#/ || !/%/ { next }
         {
             pct = $1; sub("%", "", pct); dso = $2; sym = $4
-            if (sym ~ /^(micro_kernel|gemm_rect)/) part = "GEMM micro-kernel"
+            if (sym ~ /^(micro_kernel|gemm_rect|direct_tile|conv_direct_forward)/) part = "micro-kernels"
             else if (sym ~ /^(pack_|transpose8x8|k_transpose)/) part = "packing"
             else if (sym ~ /^store_/) part = "stores, col2im"
             else if (sym ~ /bn_/) part = "batch norm"
@@ -77,7 +80,7 @@ for w in "$@"; do
             share[part] += pct
         }
         END {
-            n = split("GEMM micro-kernel|packing|stores, col2im|batch norm|elementwise|optimizer|memory|threading|noise (bench)|other", order, "|")
+            n = split("micro-kernels|packing|stores, col2im|batch norm|elementwise|optimizer|memory|threading|noise (bench)|other", order, "|")
             for (i = 1; i <= n; i++) printf "  %-20s %5.1f%%\n", order[i], share[order[i]]
         }'
 done

@@ -22,7 +22,8 @@
 // im2col value into a packed sliver, one 8x8 transpose per block, read from
 // memory again for each piece of the output that needs it. Measured on a
 // 2-core Zen 5, batch 128, the 64 -> 128 channel layer of dcgan32
-// (16x16 -> 8x8): 14.7 -> 11.7 ms with AVX2, 7.7 -> 6.5 ms with AVX-512.
+// (16x16 -> 8x8; BENCH_ONLY=convs make bench): 7.60 -> 6.04 ms with
+// AVX-512, 14.75 -> 12.43 ms with the AVX2 build.
 //
 // The same bits as the GEMM path: each output value is summed in the GEMM's
 // order (see direct_tile), so a training run is the same whichever of the
