@@ -413,8 +413,7 @@ static long padded_floats(const ConvShape *s) {
 
 // x (N,C,H,W) -> (N,H+2pad,W+2pad,C), zero-padded.
 static float *to_channels_last(const ConvShape *s, const float *x) {
-    return conv_channels_last(&ws[WS_INPUT], x, s->N, s->C, s->H, s->W, s->pad, s->pad, s->H + 2 * s->pad,
-                              s->W + 2 * s->pad);
+    return conv_channels_last(&ws[WS_INPUT], x, s->N, s->C, s->H, s->W, s->pad);
 }
 
 // gxh (N,HP,WP,C) -> gx (N,C,H,W): the interior, plus b[c] when given.

@@ -117,7 +117,7 @@ void conv_direct_forward(const ConvShape *s, const float *x, const float *w, con
     int HP = s->H + 2 * s->pad, WP = s->W + 2 * s->pad, P = HO * WO, len = KW * C, K = KH * len;
     long NP = (long)s->N * P;
     int nsl = (OC + NR - 1) / NR;
-    const float *xh = conv_channels_last(input, x, s->N, C, s->H, s->W, s->pad, s->pad, HP, WP);
+    const float *xh = conv_channels_last(input, x, s->N, C, s->H, s->W, s->pad);
     // w (OC,C,KH,KW) -> slivers of NR output channels, rows k = (kh,kw,c)
     float *wp = conv_scratch(weights, (long)nsl * K * NR);
 #pragma omp parallel for schedule(static) if ((long)nsl * K * NR >= (1L << 16))
@@ -142,25 +142,28 @@ void conv_direct_forward(const ConvShape *s, const float *x, const float *w, con
             helped += (long long)pixels * OC * K;
         }
 #endif
+        // The group's pixels, once for all its slivers: where each tile row's
+        // window starts in x and where it goes in y (channel 0).
+        const float *a0[GROUP][MR];
+        long out[GROUP][MR];
+        for (long t = t0; t < t1; t++)
+            for (int i = 0; i < MR; i++) {
+                long j = t * MR + i < NP ? t * MR + i : t * MR;  // rows past the end repeat one, not stored
+                int n = (int)(j / P), p = (int)(j % P), oh = p / WO, ow = p % WO;
+                a0[t - t0][i] = xh + (((long)n * HP + (long)oh * S) * WP + (long)ow * S) * C;
+                out[t - t0][i] = (long)n * OC * P + p;
+            }
         for (int q = 0; q < nsl; q++) {
             int nr = OC - q * NR < NR ? OC - q * NR : NR;
+            float init[NR] __attribute__((aligned(64)));
+            for (int l = 0; l < NR; l++) init[l] = b && l < nr ? b[q * NR + l] : 0.0f;
             for (long t = t0; t < t1; t++) {
-                long j0 = t * MR;
-                int mr = NP - j0 < MR ? (int)(NP - j0) : MR;
-                const float *a0[MR];
-                long out[MR];  // where pixel i of the tile goes in y, channel 0
-                for (int i = 0; i < MR; i++) {
-                    long j = j0 + (i < mr ? i : 0);  // rows past the end repeat pixel 0, not stored
-                    int n = (int)(j / P), p = (int)(j % P), oh = p / WO, ow = p % WO;
-                    a0[i] = xh + (((long)n * HP + (long)oh * S) * WP + (long)ow * S) * C;
-                    out[i] = (long)n * OC * P + p;
-                }
-                float tile[MR * NR] __attribute__((aligned(64))), init[NR] __attribute__((aligned(64)));
-                for (int l = 0; l < NR; l++) init[l] = b && l < nr ? b[q * NR + l] : 0.0f;
-                direct_tile(a0, row, KH, len, wp + (long)q * K * NR, init, tile);
+                int mr = NP - t * MR < MR ? (int)(NP - t * MR) : MR;
+                float tile[MR * NR] __attribute__((aligned(64)));
+                direct_tile(a0[t - t0], row, KH, len, wp + (long)q * K * NR, init, tile);
                 for (int l = 0; l < nr; l++) {
                     float *yc = y + (long)(q * NR + l) * P;
-                    for (int i = 0; i < mr; i++) yc[out[i]] = tile[i * NR + l];
+                    for (int i = 0; i < mr; i++) yc[out[t - t0][i]] = tile[i * NR + l];
                 }
             }
         }

@@ -17,10 +17,8 @@ typedef struct {
 } ConvScratch;
 float *conv_scratch(ConvScratch *b, long floats);
 
-// t (N,C,H,W) -> (N,HP,WP,C) in buf, placed at row `top` and column `left`
-// of a zero border (HP >= top + H, WP >= left + W). Per input row a (C x W)
-// -> (W x C) transpose; on the OpenMP team when it is big.
-float *conv_channels_last(ConvScratch *buf, const float *t, int N, int C, int H, int W, int top, int left, int HP,
-                          int WP);
+// t (N,C,H,W) -> (N,H+2pad,W+2pad,C) in buf, zero-padded. Per input row a
+// (C x W) -> (W x C) transpose; on the OpenMP team when it is big.
+float *conv_channels_last(ConvScratch *buf, const float *t, int N, int C, int H, int W, int pad);
 
 #endif
