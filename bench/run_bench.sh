@@ -89,6 +89,41 @@ machine_probe() {
     fi
     MACHINE_OUT=$("$exe")
     PEAK=$(echo "$MACHINE_OUT" | sed -n 's/^peak_gflops //p')
+    narrow_pytorch
+}
+
+# A build narrower than the CPU (ARCH=haswell on an AVX-512 machine) stands
+# for an AVX2-only machine; on one, PyTorch too would run AVX2: its
+# convolutions go through oneDNN, which picks its kernels from the CPU, not
+# from OpenBLAS (measured on the project's Zen 5, one 64 -> 128 conv layer
+# forward and backward: 81 ms with oneDNN's AVX-512 kernels, 89 with its
+# AVX2 ones). So for such a build the PyTorch side gets the same width: oneDNN
+# capped at AVX2 (ONEDNN_MAX_CPU_ISA) and OpenBLAS on its Haswell kernel set
+# (OPENBLAS_CORETYPE), unless the environment or BENCH_CORETYPES says otherwise.
+TORCH_NOTE=
+narrow_pytorch() {
+    local path
+    path=$(echo "$MACHINE_OUT" | sed -n 's/^vector path: \([^ ]*\).*/\1/p')
+    case "$path" in AVX2*) ;; *) return 0 ;; esac
+    grep -q -w avx512f /proc/cpuinfo 2>/dev/null || return 0
+    if [ -z "${ONEDNN_MAX_CPU_ISA:-}" ]; then
+        export ONEDNN_MAX_CPU_ISA=AVX2
+        TORCH_NOTE="oneDNN capped at AVX2 (ONEDNN_MAX_CPU_ISA=AVX2)"
+    fi
+    if [ -z "${BENCH_CORETYPES:-}" ] && [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+        export OPENBLAS_CORETYPE=Haswell
+        TORCH_NOTE="${TORCH_NOTE:+$TORCH_NOTE, }OpenBLAS on its Haswell (AVX2) kernel set (OPENBLAS_CORETYPE=Haswell)"
+    fi
+    [ -n "$TORCH_NOTE" ] && TORCH_NOTE="this build's vector path is AVX2 on a CPU with AVX-512, so the PyTorch side runs as it would on an AVX2-only CPU: $TORCH_NOTE"
+    return 0
+}
+
+# The instruction set oneDNN (PyTorch's convolution library) runs, as its
+# verbose mode names it after one small convolution.
+onednn_isa() {
+    ONEDNN_VERBOSE=1 "$PYTHON" -c 'import torch
+torch.nn.functional.conv2d(torch.ones(2, 8, 8, 8), torch.ones(8, 8, 4, 4))' 2>/dev/null |
+        sed -n 's/^onednn_verbose,info,cpu,isa:\(.*\)/\1/p' | head -n 1
 }
 
 section_machine() {
@@ -122,6 +157,10 @@ print("%s, %d thread(s), CPU capability %s, %s" % (torch.__version__, torch.get_
       ([l.split(":")[1].strip() for l in torch.__config__.show().splitlines() if "CPU capability" in l] or ["?"])[0],
       core))
 PY
+        local isa
+        isa=$(onednn_isa)
+        echo "pytorch: convolutions through oneDNN: ${isa:-no (oneDNN did not report an instruction set)}${ONEDNN_MAX_CPU_ISA:+ (ONEDNN_MAX_CPU_ISA=$ONEDNN_MAX_CPU_ISA)}"
+        [ -n "$TORCH_NOTE" ] && echo "pytorch: $TORCH_NOTE"
     else
         echo "pytorch: $PYTHON cannot import torch (the GAN section will have no yardstick)"
     fi
@@ -265,6 +304,7 @@ section_gan() {
         echo "(PyTorch ran with the kernel set OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE forces; BENCH_CORETYPES=\"default"
         echo " $OPENBLAS_CORETYPE SkylakeX\" tries several and keeps PyTorch's fastest)"
     fi
+    [ -n "$TORCH_NOTE" ] && echo "(PyTorch: $TORCH_NOTE)"
     echo "ratio = PyTorch / ours (above 1: ours is faster); target (shared/benchmarks.md): >= 2 for mlp_b64,"
     echo "dcgan32_mnist_b128 and wgangp32_mnist_b64. GEMM GFLOP/s: the step's matrix-product and convolution"
     echo "multiply-adds x 2 / its wall time (compare with the GEMM's own n = 1024 rate above); %peak: of the"
