@@ -18,7 +18,9 @@
 # GEMM yardstick and PyTorch, whose BLAS is the same library) once under each
 # kernel set (OPENBLAS_CORETYPE; "default" = unset, OpenBLAS's own choice)
 # and keeps the fastest, named beside it; by default it runs once, under
-# whatever the environment says.
+# whatever the environment says. A build narrower than the CPU (ARCH=haswell
+# on an AVX-512 machine) narrows the PyTorch side the same way (oneDNN capped
+# at AVX2, OpenBLAS on Haswell kernels): see narrow_pytorch below.
 #
 # Layout: one function per section (section_<name>), each building what it
 # needs under $BUILD/bench/ and printing a titled table; the list at the
