@@ -109,7 +109,7 @@ narrow_pytorch() {
     case "$path" in AVX2*) ;; *) return 0 ;; esac
     grep -q -w avx512f /proc/cpuinfo 2>/dev/null || return 0
     if [ -z "${ONEDNN_MAX_CPU_ISA:-}" ]; then
-        export ONEDNN_MAX_CPU_ISA=AVX2
+        export ONEDNN_MAX_CPU_ISA=AVX2 DNNL_MAX_CPU_ISA=AVX2  # (DNNL_: oneDNN before 2.x's rename)
         TORCH_NOTE="oneDNN capped at AVX2 (ONEDNN_MAX_CPU_ISA=AVX2)"
     fi
     if [ -z "${BENCH_CORETYPES:-}" ] && [ -z "${OPENBLAS_CORETYPE:-}" ]; then
@@ -123,9 +123,9 @@ narrow_pytorch() {
 # The instruction set oneDNN (PyTorch's convolution library) runs, as its
 # verbose mode names it after one small convolution.
 onednn_isa() {
-    ONEDNN_VERBOSE=1 "$PYTHON" -c 'import torch
+    ONEDNN_VERBOSE=1 DNNL_VERBOSE=1 "$PYTHON" -c 'import torch
 torch.nn.functional.conv2d(torch.ones(2, 8, 8, 8), torch.ones(8, 8, 4, 4))' 2>/dev/null |
-        sed -n 's/^onednn_verbose,info,cpu,isa:\(.*\)/\1/p' | head -n 1
+        sed -n 's/^[a-z]*_verbose,.*info,cpu,isa:\(.*\)/\1/p' | head -n 1
 }
 
 section_machine() {
