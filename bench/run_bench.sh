@@ -97,9 +97,9 @@ machine_probe() {
 # A build narrower than the CPU (ARCH=haswell on an AVX-512 machine) stands
 # for an AVX2-only machine; on one, PyTorch too would run AVX2: its
 # convolutions go through oneDNN, which picks its kernels from the CPU, not
-# from OpenBLAS (measured on the project's Zen 5, one 64 -> 128 conv layer
-# forward and backward: 81 ms with oneDNN's AVX-512 kernels, 89 with its
-# AVX2 ones). So for such a build the PyTorch side gets the same width: oneDNN
+# from OpenBLAS (README, "Which kernels PyTorch's convolutions get", has
+# what the cap moves and the command that measures it). So for such a
+# build the PyTorch side gets the same width: oneDNN
 # capped at AVX2 (ONEDNN_MAX_CPU_ISA) and OpenBLAS on its Haswell kernel set
 # (OPENBLAS_CORETYPE), unless the environment or BENCH_CORETYPES says otherwise.
 TORCH_NOTE=
@@ -108,7 +108,7 @@ narrow_pytorch() {
     path=$(echo "$MACHINE_OUT" | sed -n 's/^vector path: \([^ ]*\).*/\1/p')
     case "$path" in AVX2*) ;; *) return 0 ;; esac
     grep -q -w avx512f /proc/cpuinfo 2>/dev/null || return 0
-    if [ -z "${ONEDNN_MAX_CPU_ISA:-}" ]; then
+    if [ -z "${ONEDNN_MAX_CPU_ISA:-}${DNNL_MAX_CPU_ISA:-}" ]; then
         export ONEDNN_MAX_CPU_ISA=AVX2 DNNL_MAX_CPU_ISA=AVX2  # (DNNL_: oneDNN before 2.x's rename)
         TORCH_NOTE="oneDNN capped at AVX2 (ONEDNN_MAX_CPU_ISA=AVX2)"
     fi
