@@ -550,6 +550,8 @@ void conv_cpu_backward_data(const ConvShape *s, ConvAlgo algo, const float *gy, 
     if (algo == CONV_NAIVE) naive_backward_data(s, gy, w, b, gx);
     else if (algo == CONV_TILED) conv_tiled_backward_data(s, gy, w, b, gx);
     else if (covers_input(s)) dense_backward_data(s, gy, w, b, gx);
+    else if (algo == CONV_DIRECT && CONV_DIRECT_BDATA_PAYS && conv_direct_backward_data_fits(s))
+        conv_direct_backward_data(s, gy, w, b, gx, &ws[WS_INPUT], &ws[WS_WEIGHT]);
     else gemm_backward_data(s, gy, w, b, gx);
 }
 

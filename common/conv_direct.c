@@ -170,3 +170,213 @@ void conv_direct_forward(const ConvShape *s, const float *x, const float *w, con
     }
     gemm_mac_count_add((long long)NP * OC * K, helped);
 }
+
+// --- Backward data ---------------------------------------------------------------
+//
+//   gx[pixel][c] = sum over taps (kh, kw) and oc of gy[the output pixel the tap joins it to][oc] w[oc][c][kh][kw]
+//
+// An input pixel (ih, iw) of a stride-S convolution receives only from the
+// taps kh = rh + S u, where rh = (ih + pad) mod S is its "phase", from output
+// row oh = (ih + pad) div S - u (likewise in width). So all pixels of one
+// phase (rh, rw) read the same taps, and one tap's sum over oc reads OC
+// consecutive floats of a channels-last copy of gy: the same register tile
+// as the forward's, MR pixels x NR input channels, with gy as the broadcast
+// operand read in place and the weights packed per phase in slivers of NR
+// input channels. No col2im: every gx value is written once, by one tile.
+//
+// The GEMM path's bits. There, each tap's sum over oc is one K block (OC <=
+// 256), chained from zero like ours, and col2im adds the taps' sums into a
+// zeroed gx in the order the GEMM hands out its tiles; for one pixel that
+// order depends on where the output pixels it reads from fall in the GEMM's
+// bands of MR rows (gemm_row_blocks). So a tile here keeps each tap's sum
+// apart (in L1), and each of its pixels adds them up in the order the GEMM
+// path would have: a few vector adds per tap, against OC multiply-adds per
+// tap and channel. The layers where that order is simple enough to follow
+// (one K block, one block of columns) are the ones that take this path
+// (conv_direct_backward_data_fits); dcgan32's and the WGAN-GP critic's all do.
+#define MAX_TAPS 32  // taps per phase: kernel (KH/S) x (KW/S), rounded up
+
+int conv_direct_backward_data_fits(const ConvShape *s) {
+    GemmRowBlocks rb;
+    gemm_row_blocks(1, 1, 1, 1, &rb);  // the block sizes; the pieces do not matter here
+    int S = s->stride, taps = ((s->KH + S - 1) / S) * ((s->KW + S - 1) / S);
+    return rb.mr == MR && rb.nr == NR && s->C >= NR && s->OC >= 8 && s->OC <= rb.kc &&
+           (long)s->C * s->KH * s->KW <= rb.nc && taps <= MAX_TAPS && S <= 8;
+}
+
+// part[e] (MR x NR) = the sum over len rows of a0[i] + shift[e] times the
+// packed sliver bp + e*len*NR, chained from zero, for each tap e < ntaps:
+// the micro-kernel again, one tile per tap.
+static void direct_taps(const float *const *a0, const long *shift, int ntaps, int len, const float *bp,
+                        float *part) {
+    for (int e = 0; e < ntaps; e++, part += MR * NR) {
+        vf acc[MR][NV];
+        const float *a[MR];
+        for (int i = 0; i < MR; i++) {
+            a[i] = a0[i] + shift[e];
+            for (int v = 0; v < NV; v++) acc[i][v] = (vf){0};
+        }
+        for (int t = 0; t < len; t++, bp += NR) {
+            const vf *b = (const vf *)bp;
+            vf b0 = b[0], b1 = b[1];
+#pragma GCC unroll 16
+            for (int i = 0; i < MR; i++) {
+                vf ai = a[i][t] - (vf){0};  // a broadcast (see gemm.c's micro-kernel)
+                acc[i][0] = fmadd(ai, b0, acc[i][0]);
+                acc[i][1] = fmadd(ai, b1, acc[i][1]);
+            }
+        }
+        memcpy(part, acc, sizeof acc);
+    }
+}
+
+typedef struct {
+    int rh, rw, KHt, KWt;  // the phase, and how many taps reach it in each direction
+    int qh0, qw0, nh, nw;  // its pixels: ih = rh - pad + S (qh0 + a), a < nh (likewise iw)
+    long first_item;       // its first work item
+    long wofs;             // where its packed weights start
+} Phase;
+
+// Smallest q >= 0 with r - pad + S q >= 0: the phase's first input row.
+static int first_q(int r, int pad, int S) { return r >= pad ? 0 : (pad - r + S - 1) / S; }
+
+void conv_direct_backward_data(const ConvShape *s, const float *gy, const float *w, const float *b, float *gx,
+                               ConvScratch *input, ConvScratch *weights) {
+    int S = s->stride, pad = s->pad, C = s->C, OC = s->OC, KH = s->KH, KW = s->KW, H = s->H, W = s->W;
+    int HO = s->HO, WO = s->WO, P = HO * WO, KK = KH * KW, nsl = (C + NR - 1) / NR;
+    long NP = (long)s->N * P;
+    GemmRowBlocks rb;  // the order the GEMM path would add each pixel's taps in
+    gemm_row_blocks((int)NP, C * KK, OC, P, &rb);
+
+    // The phases, and gy's zero border: every phase pixel's taps must read
+    // inside the copy (oh = qh - u, u < KHt; likewise ow).
+    Phase ph[64];  // S <= 8
+    int nph = 0, top = 0, left = 0, hi_h = HO, hi_w = WO;
+    long items = 0, wtotal = 0;
+    for (int rh = 0; rh < S; rh++)
+        for (int rw = 0; rw < S; rw++) {
+            Phase p = {rh, rw, rh < KH ? (KH - rh + S - 1) / S : 0, rw < KW ? (KW - rw + S - 1) / S : 0,
+                       first_q(rh, pad, S), first_q(rw, pad, S), 0, 0, items, wtotal};
+            int ih0 = rh - pad + S * p.qh0, iw0 = rw - pad + S * p.qw0;
+            p.nh = ih0 < H ? (H - ih0 + S - 1) / S : 0;
+            p.nw = iw0 < W ? (W - iw0 + S - 1) / S : 0;
+            if (p.nh > 0 && p.nw > 0) {
+                if (p.KHt - 1 - p.qh0 > top) top = p.KHt - 1 - p.qh0;
+                if (p.KWt - 1 - p.qw0 > left) left = p.KWt - 1 - p.qw0;
+                if (p.qh0 + p.nh > hi_h) hi_h = p.qh0 + p.nh;
+                if (p.qw0 + p.nw > hi_w) hi_w = p.qw0 + p.nw;
+                long tiles = ((long)s->N * p.nh * p.nw + MR - 1) / MR;
+                items += (tiles + GROUP - 1) / GROUP;
+            }
+            wtotal += (long)nsl * p.KHt * p.KWt * OC * NR;
+            ph[nph++] = p;
+        }
+    int HOP = top + hi_h, WOP = left + hi_w;
+    const float *gyp = conv_channels_last_at(input, gy, s->N, OC, HO, WO, top, left, HOP, WOP);
+
+    // w (OC,C,KH,KW) -> per phase, per sliver of NR input channels, the
+    // phase's taps one after another, each OC rows of NR
+    float *wp = conv_scratch(weights, wtotal);
+    for (int pi = 0; pi < nph; pi++) {
+        const Phase *p = &ph[pi];
+        int ntaps = p->KHt * p->KWt;
+#pragma omp parallel for schedule(static) if ((long)nsl * ntaps * OC * NR >= (1L << 16))
+        for (int q = 0; q < nsl; q++)
+            for (int e = 0; e < ntaps; e++) {
+                int t = (p->rh + S * (e / p->KWt)) * KW + p->rw + S * (e % p->KWt);
+                for (int oc = 0; oc < OC; oc++) {
+                    float *d = wp + p->wofs + (((long)q * ntaps + e) * OC + oc) * NR;
+                    for (int l = 0; l < NR; l++) {
+                        int c = q * NR + l;
+                        d[l] = c < C ? w[((long)oc * C + c) * KK + t] : 0.0f;
+                    }
+                }
+            }
+    }
+
+    long long helped = 0;  // pixels done by threads other than the caller (bench_gan)
+#pragma omp parallel for schedule(dynamic, 1) reduction(+ : helped)
+    for (long it = 0; it < items; it++) {
+        int pi = 0;
+        while (pi + 1 < nph && ph[pi + 1].first_item <= it) pi++;
+        const Phase *p = &ph[pi];
+        int per = p->nh * p->nw, ntaps = p->KHt * p->KWt;
+        long np = (long)s->N * per, ntiles = (np + MR - 1) / MR, t0 = (it - p->first_item) * GROUP;
+        long t1 = t0 + GROUP < ntiles ? t0 + GROUP : ntiles;
+        long shift[MAX_TAPS];  // tap e = (u, v) reads u rows up and v pixels left in gy
+        for (int e = 0; e < ntaps; e++) shift[e] = -((long)(e / p->KWt) * WOP + e % p->KWt) * OC;
+        // The group's pixels, once for all its slivers: where each reads gy
+        // (tap 0), where it goes in gx (channel 0), and the order it adds
+        // its taps' sums in.
+        const float *a0[GROUP][MR];
+        long out[GROUP][MR];
+        unsigned char order[GROUP][MR][MAX_TAPS], nord[GROUP][MR];
+        // Pixel j of the phase is (n, qh0 + a, qw0 + c), counted up as j goes
+        // (divisions only once per group: per tile row they cost as much as
+        // a tenth of the tile's multiply-adds).
+        long j0 = t0 * MR, jend = t1 * MR < np ? t1 * MR : np;
+        int n = (int)(j0 / per), a = (int)(j0 % per) / p->nw, c = (int)(j0 % per) % p->nw, nfew = -1, few = 0;
+        for (long j = j0; j < jend; j++) {
+            int g = (int)((j - j0) / MR), i = (int)((j - j0) % MR), qh = p->qh0 + a, qw = p->qw0 + c;
+            a0[g][i] = gyp + (((long)n * HOP + qh + top) * WOP + qw + left) * OC;
+            out[g][i] = ((long)n * C * H + (p->rh - pad + S * qh)) * W + (p->rw - pad + S * qw);
+            if (n != nfew) {  // the GEMM path's order: the piece of rows (whole samples) n is in...
+                long lo = (long)n * P / rb.piece * rb.piece, m = NP - lo < rb.piece ? NP - lo : rb.piece;
+                few = m <= rb.few_rows;
+                nfew = n;
+            }
+            long key[MAX_TAPS];
+            unsigned char *ord = order[g][i];
+            int k = 0;
+            for (int e = 0; e < ntaps; e++) {
+                int u = e / p->KWt, v = e % p->KWt, oh = qh - u, ow = qw - v;
+                if (oh < 0 || oh >= HO || ow < 0 || ow >= WO) continue;  // no such output pixel: nothing added
+                int t = (p->rh + S * u) * KW + p->rw + S * v;  // the tap: its columns (t, c) in the GEMM
+                long jt = (long)n * P + (long)oh * WO + ow;     // the GEMM row it comes from
+                // ...then bands of rows before slivers of columns, or the columns first
+                long kt = few ? t : (jt / MR) * KK + t;
+                int at = k++;
+                for (; at > 0 && key[at - 1] > kt; at--) key[at] = key[at - 1], ord[at] = ord[at - 1];
+                key[at] = kt;
+                ord[at] = (unsigned char)e;
+            }
+            nord[g][i] = (unsigned char)k;
+            if (++c == p->nw) {
+                c = 0;
+                if (++a == p->nh) a = 0, n++;
+            }
+        }
+        for (long j = jend; j < t1 * MR; j++) {  // rows past the end repeat the tile's first, not stored
+            int g = (int)((j - j0) / MR), i = (int)((j - j0) % MR);
+            a0[g][i] = a0[g][0];
+        }
+        for (int q = 0; q < nsl; q++) {
+            int nr = C - q * NR < NR ? C - q * NR : NR;
+            const float *bp = wp + p->wofs + (long)q * ntaps * OC * NR;
+            for (long tl = t0; tl < t1; tl++) {
+                int mr = np - tl * MR < MR ? (int)(np - tl * MR) : MR, g = (int)(tl - t0);
+                float part[MAX_TAPS][MR * NR] __attribute__((aligned(64)));
+                direct_taps(a0[g], shift, ntaps, OC, bp, &part[0][0]);
+                for (int i = 0; i < mr; i++) {
+                    vf sum[NV];
+                    for (int v = 0; v < NV; v++) sum[v] = (vf){0};  // col2im's zeroed gx
+                    for (int o = 0; o < nord[g][i]; o++) {
+                        const vf *pe = (const vf *)(part[order[g][i][o]] + i * NR);
+                        for (int v = 0; v < NV; v++) sum[v] += pe[v];
+                    }
+                    float res[NR] __attribute__((aligned(64)));
+                    memcpy(res, sum, sizeof res);
+                    float *gxi = gx + out[g][i] + (long)q * NR * H * W;
+                    for (int l = 0; l < nr; l++) gxi[(long)l * H * W] = b ? res[l] + b[q * NR + l] : res[l];
+                }
+            }
+        }
+#ifdef _OPENMP
+        if (omp_get_thread_num() != 0) helped += (t1 * MR < np ? t1 * MR : np) - t0 * MR;
+#endif
+    }
+    // Count what the GEMM path counts (bench_gan's GFLOP/s); the helpers'
+    // share by the pixels they took.
+    long long macs = (long long)NP * C * KK * OC;
+    gemm_mac_count_add(macs, (long long)((double)helped / ((double)s->N * H * W) * (double)macs));
+}

@@ -17,4 +17,23 @@ int conv_direct_fits(const ConvShape *s);
 void conv_direct_forward(const ConvShape *s, const float *x, const float *w, const float *b, float *y,
                          ConvScratch *input, ConvScratch *weights);
 
+// 1 when the direct backward data suits the layer: enough channels, and
+// the GEMM path's order of adding (conv_direct.c) simple enough to follow.
+int conv_direct_backward_data_fits(const ConvShape *s);
+
+// Where conv_cpu.c sends backward data to it: where it was measured faster
+// than the GEMM path. With AVX2 (6 x 16 tiles) it was, by 5-12% on
+// dcgan32's two big layers (2-core Zen 5); with AVX-512 (12 x 32) it was
+// not (-10% to +7%), and NEON has AVX-512's tile shape, so those keep the
+// GEMM path. (test_conv checks the kernel's bits on every build.)
+#if defined(__AVX512F__) || (defined(__ARM_NEON) && defined(__aarch64__))
+#define CONV_DIRECT_BDATA_PAYS 0
+#else
+#define CONV_DIRECT_BDATA_PAYS 1
+#endif
+
+// As conv_cpu_backward_data, and the same bits as its GEMM path.
+void conv_direct_backward_data(const ConvShape *s, const float *gy, const float *w, const float *b, float *gx,
+                               ConvScratch *input, ConvScratch *weights);
+
 #endif

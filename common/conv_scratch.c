@@ -22,7 +22,11 @@ float *conv_scratch(ConvScratch *b, long floats) {
 }
 
 float *conv_channels_last(ConvScratch *buf, const float *t, int N, int C, int H, int W, int pad) {
-    int HP = H + 2 * pad, WP = W + 2 * pad;
+    return conv_channels_last_at(buf, t, N, C, H, W, pad, pad, H + 2 * pad, W + 2 * pad);
+}
+
+float *conv_channels_last_at(ConvScratch *buf, const float *t, int N, int C, int H, int W, int top, int left, int HP,
+                             int WP) {
     long per_sample = (long)HP * WP * C;
     float *d0 = conv_scratch(buf, N * per_sample);
 #pragma omp parallel for schedule(dynamic, 4) if (N * per_sample > (1L << 18))
@@ -31,14 +35,14 @@ float *conv_channels_last(ConvScratch *buf, const float *t, int N, int C, int H,
         const float *src = t + (long)n * C * H * W;
         for (int r = 0; r < HP; r++) {
             float *row = d + (long)r * WP * C;
-            int ih = r - pad;
+            int ih = r - top;
             if (ih < 0 || ih >= H) {
                 memset(row, 0, sizeof(float) * (size_t)WP * C);
                 continue;
             }
-            memset(row, 0, sizeof(float) * (size_t)pad * C);
-            memset(row + (long)(pad + W) * C, 0, sizeof(float) * (size_t)pad * C);
-            k_transpose(src + (long)ih * W, (long)H * W, row + (long)pad * C, C, C, W);
+            memset(row, 0, sizeof(float) * (size_t)left * C);
+            memset(row + (long)(left + W) * C, 0, sizeof(float) * (size_t)(WP - left - W) * C);
+            k_transpose(src + (long)ih * W, (long)H * W, row + (long)left * C, C, C, W);
         }
     }
     return d0;

@@ -20,5 +20,9 @@ float *conv_scratch(ConvScratch *b, long floats);
 // t (N,C,H,W) -> (N,H+2pad,W+2pad,C) in buf, zero-padded. Per input row a
 // (C x W) -> (W x C) transpose; on the OpenMP team when it is big.
 float *conv_channels_last(ConvScratch *buf, const float *t, int N, int C, int H, int W, int pad);
+// The same with any zero border: t's pixel (h, w) at (top + h, left + w) of
+// an (N, HP, WP, C) buffer, the rest zeros.
+float *conv_channels_last_at(ConvScratch *buf, const float *t, int N, int C, int H, int W, int top, int left, int HP,
+                             int WP);
 
 #endif

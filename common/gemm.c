@@ -320,24 +320,23 @@ void gemm_mac_count_add(long long macs, long long helper_macs) {
 
 static int gcd(int a, int b) { return b ? gcd(b, a % b) : a; }
 
-void k_gemm_ex(int M, int N, int K, const GemmOperand *A, const GemmOperand *B, const GemmOutput *C) {
-    if (M <= 0 || N <= 0) return;
-    if (!C->store && (K <= 0 || C->alpha == 0.0f)) {
-        scale_c(M, N, C->beta, C->data, C->ld);
-        return;
-    }
-    if (K <= 0) return;  // a store function gets nothing: its output is the empty sum
-#pragma omp atomic
-    mac_count += (long long)M * N * K;
-    int threads = 1;
+// How k_gemm_ex shares a product out: along the rows (split_m) or the
+// columns, in pieces of `piece`, on `threads` threads (1: one gemm_rect call
+// for the whole of C).
+typedef struct {
+    int threads, split_m, piece, pieces;
+} GemmPlan;
+
+static GemmPlan gemm_plan(int M, int N, int K, int unit_m, int unit_n) {
+    GemmPlan p = {1, 0, 0, 0};
 #ifdef _OPENMP
-    if ((long)M * N * K >= PAR_MIN_FLOPS && !omp_in_parallel()) threads = omp_get_max_threads();
+    if ((long)M * N * K >= PAR_MIN_FLOPS && !omp_in_parallel()) p.threads = omp_get_max_threads();
 #endif
     // Split along the longer side that may be split, in steps that are whole
     // tiles and whole units.
-    int split_m = C->unit_m && (M >= N || !C->unit_n);
-    int tile = split_m ? MR : NR, unit = split_m ? C->unit_m : C->unit_n, len = split_m ? M : N;
-    if (!C->unit_m && !C->unit_n) threads = 1;
+    p.split_m = unit_m && (M >= N || !unit_n);
+    int tile = p.split_m ? MR : NR, unit = p.split_m ? unit_m : unit_n, len = p.split_m ? M : N;
+    if (!unit_m && !unit_n) p.threads = 1;
     int step = unit ? tile / gcd(tile, unit) * unit : tile;  // lcm(tile, unit)
     // Threads take pieces of C from a shared counter (dynamic schedule)
     // rather than one fixed share each: on a machine whose cores are busy
@@ -354,10 +353,34 @@ void k_gemm_ex(int M, int N, int K, const GemmOperand *A, const GemmOperand *B, 
     // thread, were tried for the MLP's batch-64 layers: the helper thread's
     // share of the multiply-adds stayed at 55% either way, see
     // gemm_mac_count_helpers, so they were not kept.)
-    int share = (len + threads - 1) / threads;
-    int piece = ((share < MIN_PIECE ? share : MIN_PIECE) + step - 1) / step * step;
-    int pieces = (len + piece - 1) / piece;
-    if (threads > pieces) threads = pieces;
+    int share = (len + p.threads - 1) / p.threads;
+    p.piece = ((share < MIN_PIECE ? share : MIN_PIECE) + step - 1) / step * step;
+    p.pieces = (len + p.piece - 1) / p.piece;
+    if (p.threads > p.pieces) p.threads = p.pieces;
+    return p;
+}
+
+void gemm_row_blocks(int M, int N, int K, int unit_m, GemmRowBlocks *rb) {
+    GemmPlan p = gemm_plan(M, N, K, unit_m, 0);
+    rb->piece = p.threads <= 1 ? M : p.piece;
+    rb->mr = MR;
+    rb->few_rows = MC;
+    rb->nc = NC;
+    rb->kc = KC;
+    rb->nr = NR;
+}
+
+void k_gemm_ex(int M, int N, int K, const GemmOperand *A, const GemmOperand *B, const GemmOutput *C) {
+    if (M <= 0 || N <= 0) return;
+    if (!C->store && (K <= 0 || C->alpha == 0.0f)) {
+        scale_c(M, N, C->beta, C->data, C->ld);
+        return;
+    }
+    if (K <= 0) return;  // a store function gets nothing: its output is the empty sum
+#pragma omp atomic
+    mac_count += (long long)M * N * K;
+    GemmPlan p = gemm_plan(M, N, K, C->unit_m, C->unit_n);
+    int threads = p.threads, split_m = p.split_m, piece = p.piece, pieces = p.pieces, len = split_m ? M : N;
     if (threads <= 1) {
         gemm_rect(0, M, 0, N, K, A, B, C);
         return;

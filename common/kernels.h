@@ -193,6 +193,20 @@ typedef struct {
 
 void k_gemm_ex(int M, int N, int K, const GemmOperand *A, const GemmOperand *B, const GemmOutput *C);
 
+// The order in which k_gemm_ex hands a store its tiles, when only its rows
+// may be split (unit_n = 0, as for col2im), so that a kernel computing the
+// same sums another way can add them up in the same order (conv_direct.c's
+// backward data). Rows go in pieces of `piece` (row j in piece j / piece,
+// each piece on one thread). With K <= kc and N <= nc (one block of each):
+// a piece of more than few_rows rows hands over bands of mr rows in order,
+// each band's slivers of nr columns in order; a piece of at most few_rows
+// rows hands over the slivers in order, each sliver's bands in order.
+// Within a tile, rows in order.
+typedef struct {
+    int piece, mr, nr, few_rows, nc, kc;
+} GemmRowBlocks;
+void gemm_row_blocks(int M, int N, int K, int unit_m, GemmRowBlocks *rb);
+
 // dst[c * dst_stride + r] = src[r * src_stride + c] for r < rows, c < cols:
 // a transpose in 8x8 blocks held in vector registers (GEMM packing, layout
 // changes around the conv kernels).

@@ -14,9 +14,14 @@
 //   5. the GEMM and tiled paths give identical bits on a second run, and the
 //      time counters move.
 #include "check.h"
+#include "conv_cpu.h"
+#include "conv_direct.h"
 #include "cpu_features.h"
 
 #include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -396,6 +401,82 @@ static void direct_same_bits(void) {
     t_set_conv_algo(CONV_DEFAULT);
 }
 
+// The direct backward data (conv_direct.c) promises the GEMM path's bits
+// too, though the GEMM path adds each input pixel's taps in an order that
+// depends on its bands of rows, on how it splits the rows among threads and
+// on whether a thread's piece is short. Checked on the kernel itself, so on
+// every build, also those whose dispatch keeps the GEMM path
+// (CONV_DIRECT_BDATA_PAYS): dcgan32's layers, a batch of one (one short
+// piece), batches whose last piece is short on AVX2 or on AVX-512, stride 1
+// (one phase, nine taps), stride 3, a kernel smaller than its stride (phases
+// no tap reaches), odd sizes; with and without bias; 1 to 3 threads.
+static void direct_backward_same_bits(void) {
+    struct { int n, c, h, w, oc, k, stride, pad, bias; } cases[] = {
+        {8, 64, 16, 16, 128, 4, 2, 1, 1},   // dcgan32's 64 -> 128 layer
+        {3, 128, 8, 8, 256, 4, 2, 1, 0},    // its 128 -> 256 layer: OC = 256, one K block
+        {1, 64, 16, 16, 128, 4, 2, 1, 1},   // batch 1: 64 GEMM rows, a short piece
+        {9, 64, 16, 16, 128, 4, 2, 1, 0},   // 576 rows: the last piece short with AVX-512
+        {13, 32, 8, 8, 64, 4, 2, 1, 1},     // 208 rows of 16: the last piece short with AVX2
+        {2, 32, 9, 9, 40, 3, 1, 1, 1},      // stride 1: one phase, 9 taps
+        {2, 40, 13, 12, 24, 5, 3, 2, 1},    // stride 3, k5, not square
+        {3, 32, 17, 17, 16, 2, 3, 0, 0},    // k2 s3: phases no tap reaches
+        {2, 36, 11, 11, 20, 5, 2, 2, 1},    // odd sizes
+    };
+    int bad = 0, tried = 0;
+#ifdef _OPENMP
+    int nthreads = omp_get_max_threads();
+#endif
+    for (int th = 1; th <= 3; th++) {
+#ifdef _OPENMP
+        omp_set_num_threads(th);
+#else
+        if (th > 1) break;  // one thread only
+#endif
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            // (positional: this file's H is the finite-difference step)
+            int ih = cases[k].h, iw = cases[k].w, kk = cases[k].k, st = cases[k].stride, pd = cases[k].pad;
+            ConvShape s = {cases[k].n, cases[k].c, ih, iw, cases[k].oc, kk, kk, (ih + 2 * pd - kk) / st + 1,
+                           (iw + 2 * pd - kk) / st + 1, st, pd};
+            if (!conv_direct_backward_data_fits(&s)) {
+                bad++;
+                check(0, "direct backward data: case %d does not fit the direct kernel", (int)k);
+                continue;
+            }
+            long nx = (long)s.N * s.C * ih * iw, ny = (long)s.N * s.OC * s.HO * s.WO;
+            long nw = (long)s.OC * s.C * s.KH * s.KW;
+            float *gy = malloc(sizeof(float) * ny), *w = malloc(sizeof(float) * nw), *b = malloc(sizeof(float) * s.C);
+            float *g1 = malloc(sizeof(float) * nx), *g2 = malloc(sizeof(float) * nx);
+            unsigned long long r = 1234567 + k;
+            for (long i = 0; i < ny; i++) gy[i] = (float)((r = r * 6364136223846793005ULL + 1) >> 40) / (1 << 24) - 0.5f;
+            for (long i = 0; i < nw; i++) w[i] = (float)((r = r * 6364136223846793005ULL + 1) >> 40) / (1 << 24) - 0.5f;
+            for (int i = 0; i < s.C; i++) b[i] = (float)i / s.C - 0.5f;
+            const float *bias = cases[k].bias ? b : NULL;
+            long long m0 = gemm_mac_count();
+            conv_cpu_backward_data(&s, CONV_GEMM, gy, w, bias, g1);
+            long long m1 = gemm_mac_count();
+            ConvScratch in = {0}, wt = {0};
+            conv_direct_backward_data(&s, gy, w, bias, g2, &in, &wt);
+            long long m2 = gemm_mac_count();
+            tried++;
+            if (m2 - m1 != m1 - m0 || m1 == m0) {
+                bad++;
+                check(0, "direct backward data counts %lld multiply-adds, the GEMM path %lld", m2 - m1, m1 - m0);
+            }
+            if (memcmp(g1, g2, sizeof(float) * nx) != 0) {
+                bad++;
+                check(0, "direct backward data, %d thread(s), case %d (%d, %d, %dx%d) -> %d ch: not the GEMM path's bits",
+                      th, (int)k, s.N, s.C, ih, iw, s.OC);
+            }
+            free(in.data), free(wt.data), free(gy), free(w), free(b), free(g1), free(g2);
+        }
+    }
+#ifdef _OPENMP
+    omp_set_num_threads(nthreads);
+#endif
+    check(bad == 0 && tried > 0, "direct backward data: the GEMM path's bits and multiply-add count in all %d cases",
+          tried);
+}
+
 int main(void) {
     check_begin("conv");
     shape_errors();  // first: forked children should not inherit an OpenMP thread pool
@@ -404,5 +485,6 @@ int main(void) {
     grad_checks();
     repeatable();
     direct_same_bits();
+    direct_backward_same_bits();
     return check_summary();
 }
