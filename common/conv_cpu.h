@@ -19,7 +19,8 @@
 // cache-blocked direct kernels of conv_tiled.c, the step between the two),
 // CONV_GEMM (implicit im2col/col2im around k_gemm_ex) or CONV_DIRECT (the
 // register-blocked direct forward of conv_direct.c where conv_direct_fits,
-// the same bits as GEMM; GEMM for the rest). Outputs are overwritten, never
+// and its direct backward data where that fits and pays; both the same bits
+// as GEMM; GEMM for the rest). Outputs are overwritten, never
 // accumulated. Scratch lives in buffers that grow to the largest call and
 // are reused (conv_cpu.c); call from one thread at a time, like every op.
 

@@ -1,5 +1,5 @@
-// conv_direct.c: the convolution's forward pass on the CPU as a direct
-// product with register blocking: no im2col.
+// conv_direct.c: the convolution's forward pass and backward data on the
+// CPU as direct products with register blocking: no im2col, no col2im.
 //
 // conv_tiled.c ends on why a direct convolution loses to the GEMM: its
 // accumulators do not fit in registers, so every multiply-add also moves
@@ -32,12 +32,9 @@
 // Where it does not pay: with few output channels most vector lanes would
 // multiply zeros, and with one or two input channels the runs are a few
 // floats long (an image's first layer); conv_direct_fits says which, and the
-// GEMM path takes those layers. Backward data and the weight gradient stay on
-// the GEMM path too: a direct backward data (one product per stride phase)
-// was 10% faster on the same layer, but it adds each input pixel's
-// contributions in another order than col2im does, so every training figure
-// would move; a direct weight gradient (both operands read in place) was no
-// faster than the GEMM path.
+// GEMM path takes those layers. Backward data has its own kernel below; the
+// weight gradient stays on the GEMM path (a direct one, both operands read
+// in place, was no faster).
 //
 // Threads take groups of GROUP tiles (dynamic schedule); a group runs every
 // weight sliver over its tiles, so a sliver (KH*KW*C x NR floats, 64-256

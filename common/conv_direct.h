@@ -1,6 +1,6 @@
-// conv_direct.h: the convolution's forward pass as a direct product with
-// register blocking (conv_direct.c), the CPU's fast path for layers with
-// enough channels; conv_cpu.c dispatches to it.
+// conv_direct.h: the convolution's forward pass and backward data as direct
+// products with register blocking (conv_direct.c), the CPU's fast path for
+// layers with enough channels; conv_cpu.c dispatches to it.
 #ifndef GANBOOK_CONV_DIRECT_H
 #define GANBOOK_CONV_DIRECT_H
 
