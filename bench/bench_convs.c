@@ -3,9 +3,10 @@
 // each of its three kernels (conv_cpu.h: forward, backward data = the
 // generator's transposed conv, backward weight), it times
 //   conv    the kernel training runs (CONV_DIRECT, the CPU's default: the
-//           direct forward of conv_direct.c where it fits, else the
-//           implicit-im2col GEMM path), layout changes included; where the
-//           forward runs direct, one more row times the GEMM path's forward;
+//           direct forward and backward data of conv_direct.c where they
+//           fit (and, for backward data, pay), else the implicit-im2col
+//           GEMM path), layout changes included; where a kernel runs
+//           direct, one more row times the GEMM path's, in brackets;
 //   GEMM    a plain k_gemm of the same M x N x K, operands already in memory;
 // and prints both rates beside the GEMM's own n = 1024 rate. conv / GEMM
 // shows what im2col, col2im and the channels-last copies cost (or, for the
@@ -106,7 +107,7 @@ int main(int argc, char **argv) {
     free(ref.a), free(ref.b), free(ref.c);
 
     printf("dcgan32's strided convolutions (k4 s2 p1), batch %d; GEMM n = 1024: %.1f GFLOP/s\n", batch, n1024);
-    printf("%-28s %-16s %9s %11s %11s %10s %10s\n", "layer", "kernel", "conv ms", "conv GF/s", "GEMM GF/s",
+    printf("%-28s %-22s %9s %11s %11s %10s %10s\n", "layer", "kernel", "conv ms", "conv GF/s", "GEMM GF/s",
            "conv/GEMM", "conv/n1024");
     double macs_all = 0, conv_all = 0, gemm_all = 0;
     for (size_t l = 0; l < sizeof layers / sizeof *layers; l++) {
@@ -130,15 +131,17 @@ int main(int argc, char **argv) {
             j.algo = CONV_DIRECT;
             double tc = best_of(run_conv, &j, reps), tg = best_of(run_gemm, &j, reps);
             double rc = 2e-9 * macs / tc, rg = 2e-9 * macs / tg;
-            int direct = k == 0 && conv_direct_fits(s);
-            char kernel[32];
-            snprintf(kernel, sizeof kernel, "%s%s", kinds[k], k == 0 ? (direct ? ", direct" : ", gemm") : "");
-            printf("%-28s %-16s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", name, kernel, 1e3 * tc, rc, rg,
+            int direct = (k == 0 && conv_direct_fits(s)) ||
+                         (k == 1 && CONV_DIRECT_BDATA_PAYS && conv_direct_backward_data_fits(s));
+            char kernel[32], gemm_kernel[32];
+            snprintf(kernel, sizeof kernel, "%s%s", kinds[k], k < 2 ? (direct ? ", direct" : ", gemm") : "");
+            snprintf(gemm_kernel, sizeof gemm_kernel, "(%s, gemm)", kinds[k]);
+            printf("%-28s %-22s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", name, kernel, 1e3 * tc, rc, rg,
                    100 * rc / rg, 100 * rc / n1024);
-            if (direct) {  // the GEMM path's forward, for comparison (not in the total)
+            if (direct) {  // the GEMM path's kernel, for comparison (not in the total)
                 j.algo = CONV_GEMM;
                 double t = best_of(run_conv, &j, reps), r = 2e-9 * macs / t;
-                printf("%-28s %-16s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", name, "(forward, gemm)", 1e3 * t, r, rg,
+                printf("%-28s %-22s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", name, gemm_kernel, 1e3 * t, r, rg,
                        100 * r / rg, 100 * r / n1024);
             }
             macs_all += macs, conv_all += tc, gemm_all += tg;
@@ -147,9 +150,9 @@ int main(int argc, char **argv) {
         free(j.x), free(j.w), free(j.y), free(j.gx), free(j.gw);
     }
     double rc = 2e-9 * macs_all / conv_all, rg = 2e-9 * macs_all / gemm_all;
-    printf("%-28s %-16s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", "all nine", "", 1e3 * conv_all, rc, rg,
+    printf("%-28s %-22s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", "all nine", "", 1e3 * conv_all, rc, rg,
            100 * rc / rg, 100 * rc / n1024);
-    printf("conv: the kernel training runs (forward: direct where it fits), with its layout changes; GEMM: k_gemm\n"
+    printf("conv: the kernel training runs (direct where it fits), with its layout changes; GEMM: k_gemm\n"
            "of the same M x N x K with both operands in memory; conv/n1024: against the GEMM's square n = 1024 rate\n"
            "(target: 80%%); \"all nine\" leaves out the rows in brackets. Best of %d runs each.\n",
            reps);
