@@ -5,8 +5,10 @@
 //   conv    the kernel training runs (CONV_DIRECT, the CPU's default: the
 //           direct forward and backward data of conv_direct.c where they
 //           fit (and, for backward data, pay), else the implicit-im2col
-//           GEMM path), layout changes included; where a kernel runs
-//           direct, one more row times the GEMM path's, in brackets;
+//           GEMM path), layout changes included; where a direct kernel
+//           fits, one more row, in brackets, times the other of the two
+//           (the GEMM path's, or the direct backward data the dispatch
+//           passes over where it does not pay);
 //   GEMM    a plain k_gemm of the same M x N x K, operands already in memory;
 // and prints both rates beside the GEMM's own n = 1024 rate. conv / GEMM
 // shows what im2col, col2im and the channels-last copies cost (or, for the
@@ -52,10 +54,15 @@ typedef struct {
     float *x, *w, *y, *gx, *gw;
     int M, N, K, tb;  // the plain GEMM of the same size
     float *a, *b, *c;
+    int direct_bdata;  // backward data through conv_direct.c's kernel itself, whatever the dispatch says
 } Job;
 
+static ConvScratch scratch_in, scratch_w;  // the direct kernel's, when called here
+
 static void run_conv(const Job *j) {
-    if (j->kind == 0) conv_cpu_forward(j->s, j->algo, j->x, j->w, NULL, j->y);
+    if (j->kind == 1 && j->direct_bdata)
+        conv_direct_backward_data(j->s, j->y, j->w, NULL, j->gx, &scratch_in, &scratch_w);
+    else if (j->kind == 0) conv_cpu_forward(j->s, j->algo, j->x, j->w, NULL, j->y);
     else if (j->kind == 1) conv_cpu_backward_data(j->s, j->algo, j->y, j->w, NULL, j->gx);
     else conv_cpu_backward_weight(j->s, j->algo, j->x, j->y, j->gw);
 }
@@ -107,7 +114,7 @@ int main(int argc, char **argv) {
     free(ref.a), free(ref.b), free(ref.c);
 
     printf("dcgan32's strided convolutions (k4 s2 p1), batch %d; GEMM n = 1024: %.1f GFLOP/s\n", batch, n1024);
-    printf("%-28s %-22s %9s %11s %11s %10s %10s\n", "layer", "kernel", "conv ms", "conv GF/s", "GEMM GF/s",
+    printf("%-28s %-23s %9s %11s %11s %10s %10s\n", "layer", "kernel", "conv ms", "conv GF/s", "GEMM GF/s",
            "conv/GEMM", "conv/n1024");
     double macs_all = 0, conv_all = 0, gemm_all = 0;
     for (size_t l = 0; l < sizeof layers / sizeof *layers; l++) {
@@ -116,7 +123,7 @@ int main(int argc, char **argv) {
         long ny = (long)s->N * s->OC * s->HO * s->WO;
         int CKK = s->C * s->KH * s->KW, NP = s->N * s->HO * s->WO;
         Job j = {0, CONV_DIRECT, s, filled(nx, 4), filled(nw, 5), filled(ny, 6), filled(nx, 7), filled(nw, 8),
-                 0, 0, 0, 0, NULL, NULL, NULL};
+                 0, 0, 0, 0, NULL, NULL, NULL, 0};
         char name[64];
         snprintf(name, sizeof name, "%d -> %d ch, %dx%d -> %dx%d", s->C, s->OC, s->H, s->W, s->HO, s->WO);
         for (int k = 0; k < 3; k++) {
@@ -131,17 +138,23 @@ int main(int argc, char **argv) {
             j.algo = CONV_DIRECT;
             double tc = best_of(run_conv, &j, reps), tg = best_of(run_gemm, &j, reps);
             double rc = 2e-9 * macs / tc, rg = 2e-9 * macs / tg;
-            int direct = (k == 0 && conv_direct_fits(s)) ||
-                         (k == 1 && CONV_DIRECT_BDATA_PAYS && conv_direct_backward_data_fits(s));
-            char kernel[32], gemm_kernel[32];
+            // Where a direct kernel fits, the row of the one training does not
+            // run goes in brackets beside it: the GEMM path's forward, and
+            // for backward data, whichever of the two the dispatch passes
+            // over (conv_direct.h: CONV_DIRECT_BDATA_PAYS).
+            int fits = k == 0 ? conv_direct_fits(s) : k == 1 ? conv_direct_backward_data_fits(s) : 0;
+            int direct = fits && (k == 0 || CONV_DIRECT_BDATA_PAYS);
+            char kernel[32], other[32];
             snprintf(kernel, sizeof kernel, "%s%s", kinds[k], k < 2 ? (direct ? ", direct" : ", gemm") : "");
-            snprintf(gemm_kernel, sizeof gemm_kernel, "(%s, gemm)", kinds[k]);
-            printf("%-28s %-22s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", name, kernel, 1e3 * tc, rc, rg,
+            snprintf(other, sizeof other, "(%s, %s)", kinds[k], direct ? "gemm" : "direct");
+            printf("%-28s %-23s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", name, kernel, 1e3 * tc, rc, rg,
                    100 * rc / rg, 100 * rc / n1024);
-            if (direct) {  // the GEMM path's kernel, for comparison (not in the total)
+            if (fits) {  // for comparison, not in the total
                 j.algo = CONV_GEMM;
+                j.direct_bdata = k == 1 && !direct;
                 double t = best_of(run_conv, &j, reps), r = 2e-9 * macs / t;
-                printf("%-28s %-22s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", name, gemm_kernel, 1e3 * t, r, rg,
+                j.direct_bdata = 0;
+                printf("%-28s %-23s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", name, other, 1e3 * t, r, rg,
                        100 * r / rg, 100 * r / n1024);
             }
             macs_all += macs, conv_all += tc, gemm_all += tg;
@@ -149,8 +162,9 @@ int main(int argc, char **argv) {
         }
         free(j.x), free(j.w), free(j.y), free(j.gx), free(j.gw);
     }
+    free(scratch_in.data), free(scratch_w.data);
     double rc = 2e-9 * macs_all / conv_all, rg = 2e-9 * macs_all / gemm_all;
-    printf("%-28s %-22s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", "all nine", "", 1e3 * conv_all, rc, rg,
+    printf("%-28s %-23s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", "all nine", "", 1e3 * conv_all, rc, rg,
            100 * rc / rg, 100 * rc / n1024);
     printf("conv: the kernel training runs (direct where it fits), with its layout changes; GEMM: k_gemm\n"
            "of the same M x N x K with both operands in memory; conv/n1024: against the GEMM's square n = 1024 rate\n"
