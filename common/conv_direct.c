@@ -64,6 +64,20 @@ int conv_direct_fits(const ConvShape *s) {
     return s->C >= 8 && s->OC >= NR / 2;
 }
 
+// One step of the micro-kernel: acc[i] += a[i][t] * (the NR values at bp),
+// for the MR rows. (Inlined into its loops, acc stays in registers.)
+static inline __attribute__((always_inline)) void fma_row(vf acc[MR][NV], const float *const *a, int t,
+                                                          const float *bp) {
+    const vf *b = (const vf *)bp;
+    vf b0 = b[0], b1 = b[1];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+        vf ai = a[i][t] - (vf){0};  // a broadcast (see gemm.c's micro-kernel)
+        acc[i][0] = fmadd(ai, b0, acc[i][0]);
+        acc[i][1] = fmadd(ai, b1, acc[i][1]);
+    }
+}
+
 // tile (MR x NR) = sum over segments g < nseg, t < len of a[i] + g*seg_step + t
 // times the packed sliver bp (nseg*len rows of NR): the micro-kernel.
 //
@@ -86,16 +100,7 @@ static void direct_tile(const float *const *a0, long seg_step, int nseg, int len
         for (int t = 0; t < len;) {
             int stop = len - t < KBLOCK - k % KBLOCK ? len : t + KBLOCK - k % KBLOCK;
             k += stop - t;
-            for (; t < stop; t++, bp += NR) {
-                const vf *b = (const vf *)bp;
-                vf b0 = b[0], b1 = b[1];
-#pragma GCC unroll 16
-                for (int i = 0; i < MR; i++) {
-                    vf ai = a[i][t] - (vf){0};  // a broadcast (see gemm.c's micro-kernel)
-                    acc[i][0] = fmadd(ai, b0, acc[i][0]);
-                    acc[i][1] = fmadd(ai, b1, acc[i][1]);
-                }
-            }
+            for (; t < stop; t++, bp += NR) fma_row(acc, a, t, bp);
             if (k % KBLOCK == 0 || (g == nseg - 1 && t == len)) {  // a block done: into the sum
                 for (int i = 0; i < MR; i++)
                     for (int v = 0; v < NV; v++) {
@@ -213,16 +218,7 @@ static void direct_taps(const float *const *a0, const long *shift, int ntaps, in
             a[i] = a0[i] + shift[e];
             for (int v = 0; v < NV; v++) acc[i][v] = (vf){0};
         }
-        for (int t = 0; t < len; t++, bp += NR) {
-            const vf *b = (const vf *)bp;
-            vf b0 = b[0], b1 = b[1];
-#pragma GCC unroll 16
-            for (int i = 0; i < MR; i++) {
-                vf ai = a[i][t] - (vf){0};  // a broadcast (see gemm.c's micro-kernel)
-                acc[i][0] = fmadd(ai, b0, acc[i][0]);
-                acc[i][1] = fmadd(ai, b1, acc[i][1]);
-            }
-        }
+        for (int t = 0; t < len; t++, bp += NR) fma_row(acc, a, t, bp);
         memcpy(part, acc, sizeof acc);
     }
 }
