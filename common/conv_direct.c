@@ -202,8 +202,12 @@ int conv_direct_backward_data_fits(const ConvShape *s) {
     GemmRowBlocks rb;
     gemm_row_blocks(1, 1, 1, 1, &rb);  // the block sizes; the pieces do not matter here
     int S = s->stride, taps = ((s->KH + S - 1) / S) * ((s->KW + S - 1) / S);
+    // (Tensors of 2^31 values or more go to the GEMM path, which says it
+    // cannot take them, with a HINT.)
     return rb.mr == MR && rb.nr == NR && s->C >= NR && s->OC >= 8 && s->OC <= rb.kc &&
-           (long)s->C * s->KH * s->KW <= rb.nc && taps <= MAX_TAPS && S <= 8;
+           (long)s->C * s->KH * s->KW <= rb.nc && taps <= MAX_TAPS && S <= 8 &&
+           (long)s->N * s->C * (s->H + 2 * s->pad) * (s->W + 2 * s->pad) < (1L << 31) &&
+           (long)s->N * s->OC * (s->HO + 2 * s->KH) * (s->WO + 2 * s->KW) < (1L << 31);
 }
 
 // part[e] (MR x NR) = the sum over len rows of a0[i] + shift[e] times the
