@@ -273,22 +273,22 @@ void conv_direct_backward_data(const ConvShape *s, const float *gy, const float 
 
     // w (OC,C,KH,KW) -> per phase, per sliver of NR input channels, the
     // phase's taps one after another, each OC rows of NR
+    // (One parallel region for all phases: a region per phase cost a wake-up each.)
     float *wp = conv_scratch(weights, wtotal);
-    for (int pi = 0; pi < nph; pi++) {
-        const Phase *p = &ph[pi];
-        int ntaps = p->KHt * p->KWt;
-#pragma omp parallel for schedule(static) if ((long)nsl * ntaps * OC * NR >= (1L << 16))
-        for (int q = 0; q < nsl; q++)
-            for (int e = 0; e < ntaps; e++) {
-                int t = (p->rh + S * (e / p->KWt)) * KW + p->rw + S * (e % p->KWt);
-                for (int oc = 0; oc < OC; oc++) {
-                    float *d = wp + p->wofs + (((long)q * ntaps + e) * OC + oc) * NR;
-                    for (int l = 0; l < NR; l++) {
-                        int c = q * NR + l;
-                        d[l] = c < C ? w[((long)oc * C + c) * KK + t] : 0.0f;
-                    }
+#pragma omp parallel for schedule(static) if (wtotal >= (1L << 16))
+    for (int pq = 0; pq < nph * nsl; pq++) {
+        const Phase *p = &ph[pq / nsl];
+        int ntaps = p->KHt * p->KWt, q = pq % nsl;
+        for (int e = 0; e < ntaps; e++) {
+            int t = (p->rh + S * (e / p->KWt)) * KW + p->rw + S * (e % p->KWt);
+            for (int oc = 0; oc < OC; oc++) {
+                float *d = wp + p->wofs + (((long)q * ntaps + e) * OC + oc) * NR;
+                for (int l = 0; l < NR; l++) {
+                    int c = q * NR + l;
+                    d[l] = c < C ? w[((long)oc * C + c) * KK + t] : 0.0f;
                 }
             }
+        }
     }
 
     long long helped = 0;  // pixels done by threads other than the caller (bench_gan)

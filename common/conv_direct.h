@@ -22,10 +22,11 @@ void conv_direct_forward(const ConvShape *s, const float *x, const float *w, con
 int conv_direct_backward_data_fits(const ConvShape *s);
 
 // Where conv_cpu.c sends backward data to it: where it was measured faster
-// than the GEMM path. With AVX2 (6 x 16 tiles) it was, by 5-12% on
-// dcgan32's two big layers (2-core Zen 5); with AVX-512 (12 x 32) it was
-// not (-10% to +7%), and NEON has AVX-512's tile shape, so those keep the
-// GEMM path. (test_conv checks the kernel's bits on every build.)
+// than the GEMM path (BENCH_ONLY=convs make bench times both, side by side).
+// With AVX2 (6 x 16 tiles) and plain SSE it was, by 1-8% on dcgan32's two
+// big layers (2-core Zen 5); with AVX-512 (12 x 32) it was 2-3% slower, and
+// NEON has AVX-512's tile shape, so those keep the GEMM path. (test_conv
+// checks the kernel's bits on every build.)
 #if defined(__AVX512F__) || (defined(__ARM_NEON) && defined(__aarch64__))
 #define CONV_DIRECT_BDATA_PAYS 0
 #else
