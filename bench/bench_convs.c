@@ -4,11 +4,12 @@
 // generator's transposed conv, backward weight), it times
 //   conv    the kernel training runs (CONV_DIRECT, the CPU's default: the
 //           direct forward and backward data of conv_direct.c where they
-//           fit (and, for backward data, pay), else the implicit-im2col
-//           GEMM path), layout changes included; where a direct kernel
-//           fits, one more row, in brackets, times the other of the two
-//           (the GEMM path's, or the direct backward data the dispatch
-//           passes over where it does not pay);
+//           fit (and, for backward data, pay), the few-channel forward and
+//           weight gradient of conv_first.c for the 1-channel first layer,
+//           else the implicit-im2col GEMM path), layout changes included;
+//           where a direct kernel fits, one more row, in brackets, times
+//           the other of the two (the GEMM path's, or the direct backward
+//           data the dispatch passes over where it does not pay);
 //   GEMM    a plain k_gemm of the same M x N x K, operands already in memory;
 // and prints both rates beside the GEMM's own n = 1024 rate. conv / GEMM
 // shows what im2col, col2im and the channels-last copies cost (or, for the
@@ -21,6 +22,7 @@
 // Every figure is the best of --reps runs (default 10), after one warm-up.
 #include "conv_cpu.h"
 #include "conv_direct.h"
+#include "conv_first.h"
 #include "kernels.h"
 
 #include <stdio.h>
@@ -139,14 +141,19 @@ int main(int argc, char **argv) {
             double tc = best_of(run_conv, &j, reps), tg = best_of(run_gemm, &j, reps);
             double rc = 2e-9 * macs / tc, rg = 2e-9 * macs / tg;
             // Where a direct kernel fits, the row of the one training does not
-            // run goes in brackets beside it: the GEMM path's forward, and
-            // for backward data, whichever of the two the dispatch passes
-            // over (conv_direct.h: CONV_DIRECT_BDATA_PAYS).
-            int fits = k == 0 ? conv_direct_fits(s) : k == 1 ? conv_direct_backward_data_fits(s) : 0;
-            int direct = fits && (k == 0 || CONV_DIRECT_BDATA_PAYS);
+            // run goes in brackets beside it: the GEMM path's forward and
+            // weight gradient, and for backward data, whichever of the two
+            // the dispatch passes over (conv_direct.h: CONV_DIRECT_BDATA_PAYS).
+            // "direct" is conv_direct.c's kernel, "few-ch" conv_first.c's
+            // (an image's first layer).
+            int first = (k == 0 && !conv_direct_fits(s) && conv_first_fits(s)) || (k == 2 && conv_first_fits(s));
+            int fits = k == 0 ? conv_direct_fits(s) || first : k == 1 ? conv_direct_backward_data_fits(s) : first;
+            int direct = fits && (k != 1 || CONV_DIRECT_BDATA_PAYS);
+            const char *how = first ? "few-ch" : "direct";
             char kernel[32], other[32];
-            snprintf(kernel, sizeof kernel, "%s%s", kinds[k], k < 2 ? (direct ? ", direct" : ", gemm") : "");
-            snprintf(other, sizeof other, "(%s, %s)", kinds[k], direct ? "gemm" : "direct");
+            snprintf(kernel, sizeof kernel, "%s%s%s", kinds[k], direct ? ", " : k < 2 ? ", gemm" : "",
+                     direct ? how : "");
+            snprintf(other, sizeof other, "(%s, %s)", kinds[k], direct ? "gemm" : how);
             printf("%-28s %-23s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", name, kernel, 1e3 * tc, rc, rg,
                    100 * rc / rg, 100 * rc / n1024);
             if (fits) {  // for comparison, not in the total

@@ -38,6 +38,7 @@
 // For a given thread count every result is the same bit for bit.
 #include "conv_cpu.h"
 #include "conv_direct.h"
+#include "conv_first.h"
 #include "conv_scratch.h"
 #include "conv_tiled.h"
 #include "kernels.h"
@@ -542,7 +543,10 @@ void conv_cpu_forward(const ConvShape *s, ConvAlgo algo, const float *x, const f
     else if (covers_input(s)) dense_forward(s, x, w, b, y);
     else if (algo == CONV_DIRECT && conv_direct_fits(s))
         conv_direct_forward(s, x, w, b, y, &ws[WS_INPUT], &ws[WS_WEIGHT]);
-    else gemm_forward(s, x, w, b, y);
+    else if (algo == CONV_DIRECT && conv_first_fits(s)) {
+        conv_gemm(s);  // its size check
+        conv_first_forward(s, x, weight_to_channels_last(s, w), b, y);
+    } else gemm_forward(s, x, w, b, y);
 }
 
 void conv_cpu_backward_data(const ConvShape *s, ConvAlgo algo, const float *gy, const float *w, const float *b,
@@ -559,5 +563,10 @@ void conv_cpu_backward_weight(const ConvShape *s, ConvAlgo algo, const float *x,
     if (algo == CONV_NAIVE) naive_backward_weight(s, x, gy, gw);
     else if (algo == CONV_TILED) conv_tiled_backward_weight(s, x, gy, gw);
     else if (covers_input(s)) dense_backward_weight(s, x, gy, gw);
-    else gemm_backward_weight(s, x, gy, gw);
+    else if (algo == CONV_DIRECT && conv_first_fits(s)) {
+        conv_gemm(s);  // its size check
+        float *gwt = workspace(WS_WEIGHT, (long)s->OC * s->C * s->KH * s->KW);
+        conv_first_backward_weight(s, x, gy, gwt, &ws[WS_INPUT]);
+        weight_from_channels_last(s, gwt, gw);
+    } else gemm_backward_weight(s, x, gy, gw);
 }

@@ -31,10 +31,11 @@
 //
 // Where it does not pay: with few output channels most vector lanes would
 // multiply zeros, and with one or two input channels the runs are a few
-// floats long (an image's first layer); conv_direct_fits says which, and the
-// GEMM path takes those layers. Backward data has its own kernel below; the
-// weight gradient stays on the GEMM path (a direct one, both operands read
-// in place, was no faster).
+// floats long (an image's first layer); conv_direct_fits says which. The
+// first layer has kernels of its own (conv_first.c), other misfits take the
+// GEMM path. Backward data has its own kernel below; the weight gradient
+// of the other layers stays on the GEMM path (a direct one, both operands
+// read in place, was no faster).
 //
 // Threads take groups of GROUP tiles (dynamic schedule); a group runs every
 // weight sliver over its tiles, so a sliver (KH*KW*C x NR floats, 64-256

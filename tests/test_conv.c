@@ -16,6 +16,7 @@
 #include "check.h"
 #include "conv_cpu.h"
 #include "conv_direct.h"
+#include "conv_first.h"
 #include "cpu_features.h"
 
 #include <math.h>
@@ -477,6 +478,80 @@ static void direct_backward_same_bits(void) {
           tried);
 }
 
+// The few-channel kernels (conv_first.c: forward and weight gradient of an
+// image's first layer) promise the GEMM path's bits too. Called through
+// conv_cpu.c's entry points, DIRECT against GEMM: MNIST's 28x28 (blocks of
+// pixels that straddle samples), dcgan32's first layer at batch 64, RGB
+// 64x64 (K = 48), a 3x3 kernel at stride 1 with odd sizes and channel
+// counts that are no multiple of the register blocks, K = 63, stride 3;
+// with and without bias; 1 to 3 threads.
+static void first_same_bits(void) {
+    struct { int n, c, h, w, oc, k, stride, pad, bias; } cases[] = {
+        {5, 1, 28, 28, 64, 4, 2, 1, 1},    // MNIST 28x28 -> 14x14: P = 196
+        {64, 1, 32, 32, 64, 4, 2, 1, 0},   // dcgan32's first layer
+        {3, 3, 64, 64, 64, 4, 2, 1, 1},    // RGB 64x64, K = 48
+        {2, 2, 13, 11, 21, 3, 1, 1, 1},    // k3 s1, odd sizes, 21 channels
+        {3, 7, 9, 10, 5, 3, 1, 0, 0},      // K = 63, 5 channels
+        {2, 1, 20, 17, 13, 5, 3, 2, 1},    // stride 3, k5
+    };
+    int bad = 0, tried = 0;
+#ifdef _OPENMP
+    int nthreads = omp_get_max_threads();
+#endif
+    for (int th = 1; th <= 3; th++) {
+#ifdef _OPENMP
+        omp_set_num_threads(th);
+#else
+        if (th > 1) break;  // one thread only
+#endif
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            int ih = cases[k].h, iw = cases[k].w, kk = cases[k].k, st = cases[k].stride, pd = cases[k].pad;
+            ConvShape s = {cases[k].n, cases[k].c, ih, iw, cases[k].oc, kk, kk, (ih + 2 * pd - kk) / st + 1,
+                           (iw + 2 * pd - kk) / st + 1, st, pd};
+            if (!conv_first_fits(&s) || conv_direct_fits(&s)) {
+                bad++;
+                check(0, "few-channel kernels: case %d is not one of theirs", (int)k);
+                continue;
+            }
+            long nx = (long)s.N * s.C * ih * iw, ny = (long)s.N * s.OC * s.HO * s.WO;
+            long nw = (long)s.OC * s.C * s.KH * s.KW;
+            float *x = malloc(sizeof(float) * nx), *gy = malloc(sizeof(float) * ny), *w = malloc(sizeof(float) * nw);
+            float *b = malloc(sizeof(float) * s.OC), *y1 = malloc(sizeof(float) * ny), *y2 = malloc(sizeof(float) * ny);
+            float *gw1 = malloc(sizeof(float) * nw), *gw2 = malloc(sizeof(float) * nw);
+            unsigned long long r = 7654321 + k;
+            for (long i = 0; i < nx; i++) x[i] = (float)((r = r * 6364136223846793005ULL + 1) >> 40) / (1 << 24) - 0.5f;
+            for (long i = 0; i < ny; i++) gy[i] = (float)((r = r * 6364136223846793005ULL + 1) >> 40) / (1 << 24) - 0.5f;
+            for (long i = 0; i < nw; i++) w[i] = (float)((r = r * 6364136223846793005ULL + 1) >> 40) / (1 << 24) - 0.5f;
+            for (int i = 0; i < s.OC; i++) b[i] = (float)i / s.OC - 0.5f;
+            const float *bias = cases[k].bias ? b : NULL;
+            long long m0 = gemm_mac_count();
+            conv_cpu_forward(&s, CONV_GEMM, x, w, bias, y1);
+            conv_cpu_backward_weight(&s, CONV_GEMM, x, gy, gw1);
+            long long m1 = gemm_mac_count();
+            conv_cpu_forward(&s, CONV_DIRECT, x, w, bias, y2);
+            conv_cpu_backward_weight(&s, CONV_DIRECT, x, gy, gw2);
+            long long m2 = gemm_mac_count();
+            tried++;
+            if (m2 - m1 != m1 - m0 || m1 == m0) {
+                bad++;
+                check(0, "few-channel kernels count %lld multiply-adds, the GEMM path %lld", m2 - m1, m1 - m0);
+            }
+            if (memcmp(y1, y2, sizeof(float) * ny) != 0 || memcmp(gw1, gw2, sizeof(float) * nw) != 0) {
+                bad++;
+                check(0, "few-channel %s, %d thread(s), case %d (%d, %d, %dx%d) -> %d ch: not the GEMM path's bits",
+                      memcmp(y1, y2, sizeof(float) * ny) ? "forward" : "weight gradient", th, (int)k, s.N, s.C, ih,
+                      iw, s.OC);
+            }
+            free(x), free(gy), free(w), free(b), free(y1), free(y2), free(gw1), free(gw2);
+        }
+    }
+#ifdef _OPENMP
+    omp_set_num_threads(nthreads);
+#endif
+    check(bad == 0 && tried > 0, "few-channel forward and weight gradient: the GEMM path's bits and multiply-add count "
+          "in all %d cases", tried);
+}
+
 int main(void) {
     check_begin("conv");
     shape_errors();  // first: forked children should not inherit an OpenMP thread pool
@@ -486,5 +561,6 @@ int main(void) {
     repeatable();
     direct_same_bits();
     direct_backward_same_bits();
+    first_same_bits();
     return check_summary();
 }
