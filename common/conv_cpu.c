@@ -39,6 +39,7 @@
 #include "conv_cpu.h"
 #include "conv_direct.h"
 #include "conv_first.h"
+#include "conv_last.h"
 #include "conv_scratch.h"
 #include "conv_tiled.h"
 #include "kernels.h"
@@ -540,6 +541,7 @@ static void dense_backward_weight(const ConvShape *s, const float *x, const floa
 void conv_cpu_forward(const ConvShape *s, ConvAlgo algo, const float *x, const float *w, const float *b, float *y) {
     if (algo == CONV_NAIVE) naive_forward(s, x, w, b, y);
     else if (algo == CONV_TILED) conv_tiled_forward(s, x, w, b, y);
+    else if (algo == CONV_DIRECT && conv_last_fits(s)) conv_last_forward(s, x, w, b, y);
     else if (covers_input(s)) dense_forward(s, x, w, b, y);
     else if (algo == CONV_DIRECT && conv_direct_fits(s))
         conv_direct_forward(s, x, w, b, y, &ws[WS_INPUT], &ws[WS_WEIGHT]);
@@ -553,6 +555,7 @@ void conv_cpu_backward_data(const ConvShape *s, ConvAlgo algo, const float *gy, 
                             float *gx) {
     if (algo == CONV_NAIVE) naive_backward_data(s, gy, w, b, gx);
     else if (algo == CONV_TILED) conv_tiled_backward_data(s, gy, w, b, gx);
+    else if (algo == CONV_DIRECT && conv_last_fits(s)) conv_last_backward_data(s, gy, w, b, gx);
     else if (covers_input(s)) dense_backward_data(s, gy, w, b, gx);
     else if (algo == CONV_DIRECT && CONV_DIRECT_BDATA_PAYS && conv_direct_backward_data_fits(s))
         conv_direct_backward_data(s, gy, w, b, gx, &ws[WS_INPUT], &ws[WS_WEIGHT]);

@@ -17,6 +17,7 @@
 #include "conv_cpu.h"
 #include "conv_direct.h"
 #include "conv_first.h"
+#include "conv_last.h"
 #include "cpu_features.h"
 
 #include <math.h>
@@ -552,6 +553,75 @@ static void first_same_bits(void) {
           "in all %d cases", tried);
 }
 
+// The last layer's kernels (conv_last.c: one output channel over the whole
+// input) promise the GEMM's bits: forward (a sum per sample in the GEMM's K
+// blocks) and backward data (one product per value, plus the bias).
+// dcgan32's critic head, batches that fill no whole vector or panel, K not a
+// multiple of a vector, K past the GEMM's whole-A limit; 1 to 3 threads.
+static void last_same_bits(void) {
+    struct { int n, c, h, w, bias; } cases[] = {
+        {64, 256, 4, 4, 1},   // dcgan32's critic head: K = 4096
+        {1, 256, 4, 4, 0},    // batch 1
+        {70, 3, 3, 3, 1},     // 70 samples (a short last chunk), K = 27
+        {13, 512, 4, 4, 0},   // K = 8192
+        {9, 5, 7, 6, 1},      // not square, K = 210
+    };
+    int bad = 0, tried = 0;
+#ifdef _OPENMP
+    int nthreads = omp_get_max_threads();
+#endif
+    for (int th = 1; th <= 3; th++) {
+#ifdef _OPENMP
+        omp_set_num_threads(th);
+#else
+        if (th > 1) break;  // one thread only
+#endif
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            ConvShape s = {cases[k].n, cases[k].c, cases[k].h, cases[k].w, 1, cases[k].h, cases[k].w, 1, 1, 1, 0};
+            if (!conv_last_fits(&s)) {
+                bad++;
+                check(0, "last-layer kernels: case %d is not one of theirs", (int)k);
+                continue;
+            }
+            long K = (long)s.C * s.KH * s.KW, nx = s.N * K;  // (positional: this file's H is the finite-difference step)
+            float *x = malloc(sizeof(float) * nx), *w = malloc(sizeof(float) * K), *gy = malloc(sizeof(float) * s.N);
+            float *b = malloc(sizeof(float) * s.C), *y1 = malloc(sizeof(float) * s.N), *y2 = malloc(sizeof(float) * s.N);
+            float *g1 = malloc(sizeof(float) * nx), *g2 = malloc(sizeof(float) * nx);
+            unsigned long long r = 2468 + k;
+            for (long i = 0; i < nx; i++) x[i] = (float)((r = r * 6364136223846793005ULL + 1) >> 40) / (1 << 24) - 0.5f;
+            for (long i = 0; i < K; i++) w[i] = (float)((r = r * 6364136223846793005ULL + 1) >> 40) / (1 << 24) - 0.5f;
+            for (int i = 0; i < s.N; i++) gy[i] = (float)((r = r * 6364136223846793005ULL + 1) >> 40) / (1 << 24) - 0.5f;
+            for (int i = 0; i < s.C; i++) b[i] = (float)i / s.C - 0.25f;
+            // forward's bias: (OC) = 1 value; backward data's (a transposed conv's): (C)
+            const float *bf = cases[k].bias ? b + s.C - 1 : NULL, *bd = cases[k].bias ? b : NULL;
+            long long m0 = gemm_mac_count();
+            conv_cpu_forward(&s, CONV_GEMM, x, w, bf, y1);
+            conv_cpu_backward_data(&s, CONV_GEMM, gy, w, bd, g1);
+            long long m1 = gemm_mac_count();
+            conv_cpu_forward(&s, CONV_DIRECT, x, w, bf, y2);
+            conv_cpu_backward_data(&s, CONV_DIRECT, gy, w, bd, g2);
+            long long m2 = gemm_mac_count();
+            tried++;
+            if (m2 - m1 != m1 - m0 || m1 == m0) {
+                bad++;
+                check(0, "last-layer kernels count %lld multiply-adds, the GEMM %lld", m2 - m1, m1 - m0);
+            }
+            if (memcmp(y1, y2, sizeof(float) * s.N) != 0 || memcmp(g1, g2, sizeof(float) * nx) != 0) {
+                bad++;
+                check(0, "last-layer %s, %d thread(s), case %d (%d, %d, %dx%d): not the GEMM's bits",
+                      memcmp(y1, y2, sizeof(float) * s.N) ? "forward" : "backward data", th, (int)k, s.N, s.C, cases[k].h,
+                      cases[k].w);
+            }
+            free(x), free(w), free(gy), free(b), free(y1), free(y2), free(g1), free(g2);
+        }
+    }
+#ifdef _OPENMP
+    omp_set_num_threads(nthreads);
+#endif
+    check(bad == 0 && tried > 0, "last-layer forward and backward data: the GEMM's bits and multiply-add count in all "
+          "%d cases", tried);
+}
+
 int main(void) {
     check_begin("conv");
     shape_errors();  // first: forked children should not inherit an OpenMP thread pool
@@ -562,5 +632,6 @@ int main(void) {
     direct_same_bits();
     direct_backward_same_bits();
     first_same_bits();
+    last_same_bits();
     return check_summary();
 }
