@@ -11,7 +11,10 @@
 #                       set-up and stores are counted here too: ~1% of it)
 #                       and the direct backward data's (direct_taps, inlined
 #                       into conv_direct_backward_data's loop: likewise its
-#                       tap-order set-up, taps' sums and stores)
+#                       tap-order set-up, taps' sums and stores), and the
+#                       first and last layers' direct loops (conv_first_*,
+#                       conv_last_*: their gathers and stores are counted
+#                       here too)
 #   packing             copying operands into the micro-kernel's order:
 #                       pack_a/pack_b, the 8x8 register transposes, implicit
 #                       im2col (pack_patches, pack_cols, pack_gy*)
@@ -70,7 +73,7 @@ for w in "$@"; do
         /^#/ || !/%/ { next }
         {
             pct = $1; sub("%", "", pct); dso = $2; sym = $4
-            if (sym ~ /^(micro_kernel|gemm_rect|direct_tile|direct_taps|conv_direct_forward|conv_direct_backward_data)/) part = "micro-kernels"
+            if (sym ~ /^(micro_kernel|gemm_rect|direct_tile|direct_taps|conv_direct_forward|conv_direct_backward_data|conv_first_|conv_last_)/) part = "micro-kernels"
             else if (sym ~ /^(pack_|transpose8x8|k_transpose)/) part = "packing"
             else if (sym ~ /^store_/) part = "stores, col2im"
             else if (sym ~ /bn_/) part = "batch norm"
