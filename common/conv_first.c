@@ -49,14 +49,6 @@ int conv_first_fits(const ConvShape *s) {
     return s->C < 8 && (long)s->C * s->KH * s->KW <= FIRST_MAX_K && s->WO <= FIRST_MAX_WO;
 }
 
-static int thread_id(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
 // --- Forward ----------------------------------------------------------------
 
 void conv_first_forward(const ConvShape *s, const float *x, const float *wt, const float *b, float *y) {
@@ -67,7 +59,9 @@ void conv_first_forward(const ConvShape *s, const float *x, const float *wt, con
 #pragma omp parallel for schedule(static) reduction(+ : helped) if (macs >= (1L << 20))
     for (long r = 0; r < rows; r++) {
         int n = (int)(r / HO), oh = (int)(r % HO);
-        if (thread_id() != 0) helped += (long long)WO * OC * K;
+#ifdef _OPENMP
+        if (omp_get_thread_num() != 0) helped += (long long)WO * OC * K;
+#endif
         // panel[k][ow]: the value tap k = (kh,kw,c) reads for pixel ow (0 in the padding)
         float panel[FIRST_MAX_K * FIRST_MAX_WO] __attribute__((aligned(64)));
         for (int kh = 0; kh < KH; kh++)
@@ -190,7 +184,9 @@ void conv_first_backward_weight(const ConvShape *s, const float *x, const float 
         for (long q = 0; q < nblocks; q++) {
             int len = NP - q * kc < kc ? (int)(NP - q * kc) : kc;
             weight_block(s, x, gy, q * kc, len, kpad, panel, gyoff, part + q * OC * kpad);
-            if (thread_id() != 0) helped += (long long)len * OC * K;
+#ifdef _OPENMP
+            if (omp_get_thread_num() != 0) helped += (long long)len * OC * K;
+#endif
         }
         // The blocks added in order, as the GEMM adds its K blocks into C.
 #pragma omp for schedule(static)

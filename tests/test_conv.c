@@ -403,6 +403,25 @@ static void direct_same_bits(void) {
     t_set_conv_algo(CONV_DEFAULT);
 }
 
+// The bit-for-bit tests below run on 1, 2 and 3 threads: use_threads(n)
+// sets the OpenMP team size, and says 0 for n > 1 in a build without
+// OpenMP (one thread only).
+static int threads_now(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+static int use_threads(int n) {
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+    return 1;
+#else
+    return n == 1;
+#endif
+}
+
 // The direct backward data (conv_direct.c) promises the GEMM path's bits
 // too, though the GEMM path adds each input pixel's taps in an order that
 // depends on its bands of rows, on how it splits the rows among threads and
@@ -425,15 +444,8 @@ static void direct_backward_same_bits(void) {
         {2, 36, 11, 11, 20, 5, 2, 2, 1},    // odd sizes
     };
     int bad = 0, tried = 0;
-#ifdef _OPENMP
-    int nthreads = omp_get_max_threads();
-#endif
-    for (int th = 1; th <= 3; th++) {
-#ifdef _OPENMP
-        omp_set_num_threads(th);
-#else
-        if (th > 1) break;  // one thread only
-#endif
+    int nthreads = threads_now();
+    for (int th = 1; th <= 3 && use_threads(th); th++) {
         for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
             // (positional: this file's H is the finite-difference step)
             int ih = cases[k].h, iw = cases[k].w, kk = cases[k].k, st = cases[k].stride, pd = cases[k].pad;
@@ -472,9 +484,7 @@ static void direct_backward_same_bits(void) {
             free(in.data), free(wt.data), free(gy), free(w), free(b), free(g1), free(g2);
         }
     }
-#ifdef _OPENMP
-    omp_set_num_threads(nthreads);
-#endif
+    use_threads(nthreads);
     check(bad == 0 && tried > 0, "direct backward data: the GEMM path's bits and multiply-add count in all %d cases",
           tried);
 }
@@ -496,15 +506,8 @@ static void first_same_bits(void) {
         {2, 1, 20, 17, 13, 5, 3, 2, 1},    // stride 3, k5
     };
     int bad = 0, tried = 0;
-#ifdef _OPENMP
-    int nthreads = omp_get_max_threads();
-#endif
-    for (int th = 1; th <= 3; th++) {
-#ifdef _OPENMP
-        omp_set_num_threads(th);
-#else
-        if (th > 1) break;  // one thread only
-#endif
+    int nthreads = threads_now();
+    for (int th = 1; th <= 3 && use_threads(th); th++) {
         for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
             int ih = cases[k].h, iw = cases[k].w, kk = cases[k].k, st = cases[k].stride, pd = cases[k].pad;
             ConvShape s = {cases[k].n, cases[k].c, ih, iw, cases[k].oc, kk, kk, (ih + 2 * pd - kk) / st + 1,
@@ -546,9 +549,7 @@ static void first_same_bits(void) {
             free(x), free(gy), free(w), free(b), free(y1), free(y2), free(gw1), free(gw2);
         }
     }
-#ifdef _OPENMP
-    omp_set_num_threads(nthreads);
-#endif
+    use_threads(nthreads);
     check(bad == 0 && tried > 0, "few-channel forward and weight gradient: the GEMM path's bits and multiply-add count "
           "in all %d cases", tried);
 }
@@ -567,15 +568,8 @@ static void last_same_bits(void) {
         {9, 5, 7, 6, 1},      // not square, K = 210
     };
     int bad = 0, tried = 0;
-#ifdef _OPENMP
-    int nthreads = omp_get_max_threads();
-#endif
-    for (int th = 1; th <= 3; th++) {
-#ifdef _OPENMP
-        omp_set_num_threads(th);
-#else
-        if (th > 1) break;  // one thread only
-#endif
+    int nthreads = threads_now();
+    for (int th = 1; th <= 3 && use_threads(th); th++) {
         for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
             ConvShape s = {cases[k].n, cases[k].c, cases[k].h, cases[k].w, 1, cases[k].h, cases[k].w, 1, 1, 1, 0};
             if (!conv_last_fits(&s)) {
@@ -615,9 +609,7 @@ static void last_same_bits(void) {
             free(x), free(w), free(gy), free(b), free(y1), free(y2), free(g1), free(g2);
         }
     }
-#ifdef _OPENMP
-    omp_set_num_threads(nthreads);
-#endif
+    use_threads(nthreads);
     check(bad == 0 && tried > 0, "last-layer forward and backward data: the GEMM's bits and multiply-add count in all "
           "%d cases", tried);
 }
