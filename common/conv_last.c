@@ -49,7 +49,7 @@ void conv_last_forward(const ConvShape *s, const float *x, const float *w, const
         if (omp_get_thread_num() != 0) helped += (long long)rows * K;
 #endif
         float panel[BLOCK_MAX * LANES] __attribute__((aligned(64)));
-        vf sum[2], acc[2];
+        vf sum[LANES / VL], acc[LANES / VL];
         for (int v = 0; v < nv; v++) sum[v] = (vf){0} + bias;
         if (rows < nv * VL)  // lanes past the last sample: zeros, never stored
             for (int k = 0; k < kc; k++)
@@ -89,19 +89,12 @@ void conv_last_backward_data(const ConvShape *s, const float *gy, const float *w
             vf wv, r;
             memcpy(&wv, w + v * VL, sizeof wv);
             r = fmadd(a, wv, (vf){0});  // the GEMM's depth-1 sum
-            if (b) {
-                float bb[VL];
-                for (int l = 0; l < VL; l++) bb[l] = b[(v * VL + l) / KK];
-                vf bv;
-                memcpy(&bv, bb, sizeof bv);
-                r = r + bv;
-            }
             memcpy(g + v * VL, &r, sizeof r);
         }
-        for (int k = nv * VL; k < K; k++) {
-            vf r = fmadd(a, w[k] - (vf){0}, (vf){0});
-            g[k] = r[0] + (b ? b[k / KK] : 0.0f);
-        }
+        for (int k = nv * VL; k < K; k++) g[k] = fmadd(a, w[k] - (vf){0}, (vf){0})[0];
+        if (b)  // a transposed conv's bias, one per channel of gx: added as the GEMM adds C
+            for (int c = 0; c < s->C; c++)
+                for (int i = 0; i < KK; i++) g[c * KK + i] = g[c * KK + i] + b[c];
     }
     gemm_mac_count_add((long long)N * K, helped);
 }
