@@ -237,6 +237,15 @@ section_gan() {
         echo "bench_gan: build failed"
         return 1
     fi
+    # The GEMM's own n = 1024 rate, taken again right after each of our
+    # rounds: a step's convolutions are compared with it (target 80%), and
+    # this machine's speed moves from one minute to the next.
+    local gemm_exe=$BENCH_DIR/bench_gemm
+    # shellcheck disable=SC2086  # CFLAGS is a list of flags
+    if ! $CC $CFLAGS bench/bench_gemm.c "$LIB" -lm -ldl -o "$gemm_exe"; then
+        echo "bench_gemm: build failed"
+        return 1
+    fi
     local torch=1
     if [ ! -f "$TORCH_BENCH" ]; then
         echo "PyTorch side skipped: $TORCH_BENCH not found (set TORCH_BENCH=path/to/torch_gan_bench.py)"
@@ -245,9 +254,9 @@ section_gan() {
         echo "PyTorch side skipped: $PYTHON cannot import torch. HINT: apt-get install python3-torch"
         torch=0
     fi
-    local rows=() w r line ours peak theirs gflops busy conv best_set status=0
+    local rows=() w r line ours peak theirs gflops busy conv conv_rate best_set status=0
     for w in "${workloads[@]}"; do
-        ours="" peak="" theirs="" gflops="" busy="" conv="" best_set=-
+        ours="" peak="" theirs="" gflops="" busy="" conv="" conv_rate="" best_set=-
         for ((r = 0; r < rounds; r++)); do
             # shellcheck disable=SC2046  # gan_iters prints several flags
             line=$("$exe" --only "$w" --threads "$THREADS" $(gan_iters "$w") | grep "^bench $w ")
@@ -257,12 +266,19 @@ section_gan() {
                 continue
             fi
             echo "$line"
-            local ms
+            local ms g1024 cg
             ms=$(echo "$line" | awk '{print $4}')
+            cg=$(echo "$line" | sed -n 's/.*conv [0-9.]* ms\/iter \([0-9.]*\) GFLOP\/s.*/\1/p')
+            g1024=""
+            if awk -v c="$cg" 'BEGIN { exit !(c + 0 > 0) }'; then
+                g1024=$("$gemm_exe" 1024 | awk '$1 == 1024 { print $2 }')
+                echo "gemm n=1024 right after: ${g1024:-?} GFLOP/s"
+            fi
             if [ "$(min_of "$ours" "$ms")" = "$ms" ]; then  # the best round's other figures too
                 gflops=$(echo "$line" | sed -n 's/.*GMAC\/iter, \([0-9.]*\) GFLOP\/s.*/\1/p')
                 conv=$(echo "$line" | sed -n 's/.*conv \([0-9.]*\) ms\/iter.*/\1/p' | awk -v w="$ms" '{printf "%.0f%%", 100 * $1 / w}')
                 busy=$(echo "$line" | sed -n 's/.*cpu time \([0-9.]*\) ms.*/\1/p' | awk -v w="$ms" '{printf "%.2f", $1 / w}')
+                conv_rate=$(awk -v c="$cg" -v g="$g1024" 'BEGIN { if (c + 0 > 0 && g + 0 > 0) printf "%.1f/%.0f%%", c, 100 * c / g; else print "-" }')
             fi
             ours=$(min_of "$ours" "$ms")
             peak=$(echo "$line" | sed -n 's/.*(peak \([0-9.]*\) MiB.*/\1/p')
@@ -282,22 +298,22 @@ section_gan() {
                 fi
             done
         done
-        [ -n "$ours" ] && rows+=("$w $ours ${theirs:--} ${peak:--} ${gflops:--} ${busy:--} ${conv:--} $best_set")
+        [ -n "$ours" ] && rows+=("$w $ours ${theirs:--} ${peak:--} ${gflops:--} ${busy:--} ${conv:--} ${conv_rate:--} $best_set")
     done
     echo
     # With several kernel sets, a last column names the one PyTorch was fastest with.
     local sets=0
     [ "${#CORETYPES[@]}" -gt 1 ] && sets=1
-    printf '%-20s %11s %14s %7s %9s %12s %6s %10s %9s' workload "ours ms/it" "PyTorch ms/it" ratio "peak MiB" \
-        "GEMM GFLOP/s" "%peak" "cores busy" "in convs"
+    printf '%-20s %11s %14s %7s %9s %12s %6s %10s %9s %15s' workload "ours ms/it" "PyTorch ms/it" ratio "peak MiB" \
+        "GEMM GFLOP/s" "%peak" "cores busy" "in convs" "convs, of n1024"
     [ $sets = 1 ] && printf '  %s' "PyTorch's kernel set"
     echo
     local row
     for row in "${rows[@]}"; do
         echo "$row" | awk -v peak="$PEAK" -v sets=$sets '{ ratio = ($3 == "-") ? "-" : sprintf("%.2f", $3 / $2)
             pct = ($5 == "-" || peak + 0 <= 0) ? "-" : sprintf("%.0f%%", 100 * $5 / peak)
-            printf "%-20s %11.2f %14s %7s %9s %12s %6s %10s %9s", $1, $2, $3, ratio, $4, $5, pct, $6, $7
-            if (sets) printf "  %s", $8
+            printf "%-20s %11.2f %14s %7s %9s %12s %6s %10s %9s %15s", $1, $2, $3, ratio, $4, $5, pct, $6, $7, $8
+            if (sets) printf "  %s", $9
             printf "\n" }'
     done
     [ "$rounds" -gt 1 ] && echo "(best of $rounds rounds each, taken in turns)"
@@ -311,7 +327,8 @@ section_gan() {
     echo "dcgan32_mnist_b128 and wgangp32_mnist_b64. GEMM GFLOP/s: the step's matrix-product and convolution"
     echo "multiply-adds x 2 / its wall time (compare with the GEMM's own n = 1024 rate above); %peak: of the"
     echo "measured FMA peak $PEAK GFLOP/s; cores busy: process CPU time / wall time (at most the thread count);"
-    echo "in convs: share of the step's wall time inside the conv kernels (bench lines: their own GFLOP/s)."
+    echo "in convs: share of the step's wall time inside the conv kernels; convs, of n1024: their GFLOP/s"
+    echo "in the step / the GEMM's own n = 1024 rate measured right after that round (target: 80%)."
     [ "${BENCH_ALL:-0}" = 1 ] || echo "BENCH_ALL=1 adds dcgan64_rgb_b128."
     return $status
 }
