@@ -77,19 +77,26 @@ if [ ! -f "$LIB" ]; then
     exit 1
 fi
 
+# build_bench NAME [LIBS...]: bench/NAME.c against the library, into
+# $BENCH_DIR/NAME; on failure it says so and returns 1.
+build_bench() {
+    local name=$1
+    shift
+    # shellcheck disable=SC2086  # CFLAGS is a list of flags
+    if ! $CC $CFLAGS "bench/$name.c" "$LIB" -lm "$@" -o "$BENCH_DIR/$name"; then
+        echo "$name: build failed"
+        return 1
+    fi
+}
+
 # --- The machine: CPU, build, measured FMA peak, the PyTorch it is compared with
 # Every later figure is read against these: a ratio from one machine is not
 # a ratio on another (shared/benchmarks.md).
 PEAK=
 machine_probe() {
     [ -n "$PEAK" ] && return 0
-    local exe=$BENCH_DIR/bench_machine
-    # shellcheck disable=SC2086  # CFLAGS is a list of flags
-    if ! $CC $CFLAGS bench/bench_machine.c "$LIB" -lm -o "$exe"; then
-        echo "bench_machine: build failed"
-        return 1
-    fi
-    MACHINE_OUT=$("$exe")
+    build_bench bench_machine || return 1
+    MACHINE_OUT=$("$BENCH_DIR/bench_machine")
     PEAK=$(echo "$MACHINE_OUT" | sed -n 's/^peak_gflops //p')
     narrow_pytorch
 }
@@ -173,29 +180,19 @@ PY
 section_gemm() {
     machine_probe || return 1
     echo "== GEMM (common/gemm.c) vs OpenBLAS, C = A B, n x n x n, $THREADS thread(s)"
-    local exe=$BENCH_DIR/bench_gemm
-    # shellcheck disable=SC2086  # CFLAGS is a list of flags
-    if ! $CC $CFLAGS bench/bench_gemm.c "$LIB" -lm -ldl -o "$exe"; then
-        echo "bench_gemm: build failed"
-        return 1
-    fi
+    build_bench bench_gemm -ldl || return 1
     local set
     for set in "${CORETYPES[@]}"; do
         [ "${#CORETYPES[@]}" -gt 1 ] && echo "-- OPENBLAS_CORETYPE $set"
-        with_coretype "$set" "$exe" --peak "$PEAK" 256 512 1024
+        with_coretype "$set" "$BENCH_DIR/bench_gemm" --peak "$PEAK" 256 512 1024
     done
 }
 
 # --- Convolutions: each kernel of dcgan32's strided layers against a plain GEMM of its size
 section_convs() {
     echo "== convolutions (bench/bench_convs.c) vs plain GEMMs of the same sizes, $THREADS thread(s)"
-    local exe=$BENCH_DIR/bench_convs
-    # shellcheck disable=SC2086  # CFLAGS is a list of flags
-    if ! $CC $CFLAGS bench/bench_convs.c "$LIB" -lm -o "$exe"; then
-        echo "bench_convs: build failed"
-        return 1
-    fi
-    "$exe"
+    build_bench bench_convs || return 1
+    "$BENCH_DIR/bench_convs"
 }
 
 # --- GAN training iterations: bench_gan.c against PyTorch on the CPU -----------
@@ -233,21 +230,13 @@ section_gan() {
     local workloads=(mlp_b64 dcgan32_mnist_b128 wgangp32_mnist_b64)
     [ "${BENCH_ALL:-0}" = 1 ] && workloads+=(dcgan64_rgb_b128)
     echo "== GAN training iterations (bench/bench_gan.c) vs PyTorch, cpu, $THREADS thread(s), OMP_WAIT_POLICY=$OMP_WAIT_POLICY, GOMP_SPINCOUNT=$GOMP_SPINCOUNT, load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
-    # shellcheck disable=SC2086  # CFLAGS is a list of flags
-    if ! $CC $CFLAGS bench/bench_gan.c "$LIB" -lm -o "$exe"; then
-        echo "bench_gan: build failed"
-        return 1
-    fi
+    build_bench bench_gan || return 1
     # The GEMM's own n = 1024 rate, taken again just before and just after
     # each of our rounds: a step's convolutions are compared with the faster
     # of the two (target 80%), since this machine's speed moves from one
     # minute to the next and a slow moment of the GEMM would flatter them.
-    local gemm_exe=$BENCH_DIR/bench_gemm
-    # shellcheck disable=SC2086  # CFLAGS is a list of flags
-    if ! $CC $CFLAGS bench/bench_gemm.c "$LIB" -lm -ldl -o "$gemm_exe"; then
-        echo "bench_gemm: build failed"
-        return 1
-    fi
+    build_bench bench_gemm -ldl || return 1
+    gemm1024() { "$BENCH_DIR/bench_gemm" 1024 | awk '$1 == 1024 { print $2 }'; }
     local torch=1
     if [ ! -f "$TORCH_BENCH" ]; then
         echo "PyTorch side skipped: $TORCH_BENCH not found (set TORCH_BENCH=path/to/torch_gan_bench.py)"
@@ -256,12 +245,11 @@ section_gan() {
         echo "PyTorch side skipped: $PYTHON cannot import torch. HINT: apt-get install python3-torch"
         torch=0
     fi
-    local rows=() w r line ours peak theirs gflops busy conv conv_rate best_set status=0
+    local rows=() w r line ms ours peak theirs gflops busy conv cg g_before g_after g1024 conv_rate best_set status=0
     for w in "${workloads[@]}"; do
         ours="" peak="" theirs="" gflops="" busy="" conv="" conv_rate="" best_set=-
         for ((r = 0; r < rounds; r++)); do
-            local g_before
-            g_before=$("$gemm_exe" 1024 | awk '$1 == 1024 { print $2 }')
+            g_before=$(gemm1024)
             # shellcheck disable=SC2046  # gan_iters prints several flags
             line=$("$exe" --only "$w" --threads "$THREADS" $(gan_iters "$w") | grep "^bench $w ")
             if [ -z "$line" ]; then
@@ -270,13 +258,11 @@ section_gan() {
                 continue
             fi
             echo "$line"
-            local ms g1024 cg
             ms=$(echo "$line" | awk '{print $4}')
             cg=$(echo "$line" | sed -n 's/.*conv [0-9.]* ms\/iter \([0-9.]*\) GFLOP\/s.*/\1/p')
             g1024=""
             if awk -v c="$cg" 'BEGIN { exit !(c + 0 > 0) }'; then
-                local g_after
-                g_after=$("$gemm_exe" 1024 | awk '$1 == 1024 { print $2 }')
+                g_after=$(gemm1024)
                 echo "gemm n=1024 just before / after: ${g_before:-?} / ${g_after:-?} GFLOP/s"
                 g1024=$(awk -v a="$g_before" -v b="$g_after" 'BEGIN { if (a + 0 > b + 0) print a; else if (b + 0 > 0) print b }')
             fi
