@@ -153,7 +153,8 @@ typedef struct {
     const float *x;      // channels-last padded x (forward, weight grad)
     const float *gy;     // gy (N,OC,HO,WO) (backward data, weight grad)
     float *out;          // y (forward) or channels-last padded gx (backward data)
-    const float *bias;   // forward: b (OC) or NULL
+    const float *bias;   // forward: b (OC); backward data: b (C); or NULL
+    float *gx;           // backward data: gx (N,C,H,W), made from out piece by piece
 } ConvGemm;
 
 // Offset tables. The packers and stores address every value through two
@@ -373,7 +374,7 @@ static void store_y(const void *ctx, int oc0, int j0, int mr, int nr, const floa
 // tile row is one pixel, so its values go to distinct places, and a run of
 // columns is one vector add.
 static void store_col2im(const void *ctx, int j0, int q0, int mr, int nr, const float *tile, int ldt, int first) {
-    (void)first;  // gx starts zeroed: every K block adds
+    (void)first;  // col2im_rows zeroed gx: every K block adds
     const ConvGemm *g = ctx;
     int col[MAX_R], pix[MAX_R];
     column_offsets(g, q0, nr, col);
@@ -418,19 +419,16 @@ static float *to_channels_last(const ConvShape *s, const float *x) {
     return conv_channels_last(&ws[WS_INPUT], x, s->N, s->C, s->H, s->W, s->pad);
 }
 
-// gxh (N,HP,WP,C) -> gx (N,C,H,W): the interior, plus b[c] when given.
-static void from_channels_last(const ConvShape *s, const float *gxh, const float *b, float *gx) {
+// Sample n of gxh (N,HP,WP,C) -> gx (N,C,H,W): the interior, plus b[c] when given.
+static void sample_from_channels_last(const ConvShape *s, const float *gxh, const float *b, float *gx, int n) {
     int C = s->C, H = s->H, W = s->W, pad = s->pad, WP = W + 2 * pad;
     long sample = (long)(H + 2 * pad) * WP * C;
-#pragma omp parallel for schedule(dynamic, 4) if (padded_floats(s) > (1L << 18))
-    for (int n = 0; n < s->N; n++) {
-        float *d = gx + (long)n * C * H * W;
-        for (int ih = 0; ih < H; ih++)  // (W x C) -> row ih of every channel
-            k_transpose(gxh + n * sample + ((long)(ih + pad) * WP + pad) * C, C, d + (long)ih * W, (long)H * W, W, C);
-        if (b)
-            for (int c = 0; c < C; c++)
-                for (long i = 0; i < (long)H * W; i++) d[(long)c * H * W + i] += b[c];
-    }
+    float *d = gx + (long)n * C * H * W;
+    for (int ih = 0; ih < H; ih++)  // (W x C) -> row ih of every channel
+        k_transpose(gxh + n * sample + ((long)(ih + pad) * WP + pad) * C, C, d + (long)ih * W, (long)H * W, W, C);
+    if (b)
+        for (int c = 0; c < C; c++)
+            for (long i = 0; i < (long)H * W; i++) d[(long)c * H * W + i] += b[c];
 }
 
 // w (OC,C,KH,KW) -> (OC,KH,KW,C), the columns in (kh,kw,c) order; and back, for gw.
@@ -460,7 +458,7 @@ static ConvGemm conv_gemm(const ConvShape *s) {
     if (padded_floats(s) >= (1L << 31) || (long)s->N * s->OC * s->HO * s->WO >= (1L << 31))
         t_fatal("conv: tensors of more than 2^31 values are not supported (input %dx%dx%dx%d)\n"
                 "HINT: use a smaller --batch", s->N, s->C, s->H, s->W);
-    ConvGemm g = {s, s->H + 2 * s->pad, s->W + 2 * s->pad, s->HO * s->WO, s->KH * s->KW, NULL, NULL, NULL, NULL};
+    ConvGemm g = {s, s->H + 2 * s->pad, s->W + 2 * s->pad, s->HO * s->WO, s->KH * s->KW, NULL, NULL, NULL, NULL, NULL};
     return g;
 }
 
@@ -472,25 +470,41 @@ static void gemm_forward(const ConvShape *s, const float *x, const float *w, con
     g.out = y;
     g.bias = b;
     GemmOperand A = {weight_to_channels_last(s, w), CKK, 0, NULL, NULL}, B = {NULL, 0, 0, pack_cols, &g};
-    GemmOutput C = {NULL, 0, 1.0f, 0.0f, store_y, &g, 1, 1};
+    GemmOutput C = {NULL, 0, 1.0f, 0.0f, store_y, &g, 1, 1, NULL};
     k_gemm_ex(s->OC, NP, CKK, &A, &B, &C);
 }
 
+// Backward data, before and after a thread's piece of rows (whole samples):
+// zero the piece's samples of channels-last gx, then, once every tile has
+// been added, turn them into (N,C,H,W) gx. Done this way, a piece's samples
+// are zeroed, added into and read back by one core while they are in its
+// cache (9 samples, 0.7 MiB, for the DCGANs' 64-channel layer); as
+// passes over the whole of gx before and after the GEMM they went out to
+// memory and back.
+static void col2im_rows(const void *ctx, int j0, int m, int done) {
+    const ConvGemm *g = ctx;
+    const ConvShape *s = g->s;
+    long sample = (long)g->HP * g->WP * s->C;
+    int n0 = j0 / g->P, n1 = (j0 + m) / g->P;
+    if (!done) memset(g->out + n0 * sample, 0, sizeof(float) * (size_t)((n1 - n0) * sample));
+    else
+        for (int n = n0; n < n1; n++) sample_from_channels_last(s, g->out, g->bias, g->gx, n);
+}
+
 // cols^T (pixels x (kh,kw,c)) = gy^T (pixels x OC) @ w' (OC x (kh,kw,c)),
-// each tile added into channels-last gx as it is made (col2im), then gx
-// turned back into (N,C,H,W).
+// each tile added into channels-last gx as it is made (col2im), and each
+// thread's piece of gx turned back into (N,C,H,W) when it is complete.
 static void gemm_backward_data(const ConvShape *s, const float *gy, const float *w, const float *b, float *gx) {
     ConvGemm g = conv_gemm(s);
     int CKK = s->C * g.KK, NP = s->N * g.P;
-    float *gxh = workspace(WS_INPUT, padded_floats(s));
-    memset(gxh, 0, sizeof(float) * (size_t)padded_floats(s));
     g.gy = gy;
-    g.out = gxh;
+    g.out = workspace(WS_INPUT, padded_floats(s));
+    g.bias = b;
+    g.gx = gx;
     GemmOperand A = {NULL, 0, 0, pack_gy, &g}, B = {weight_to_channels_last(s, w), CKK, 0, NULL, NULL};
     // A thread's piece is whole samples: no two threads add into the same pixel.
-    GemmOutput C = {NULL, 0, 1.0f, 0.0f, store_col2im, &g, g.P, 0};
+    GemmOutput C = {NULL, 0, 1.0f, 0.0f, store_col2im, &g, g.P, 0, col2im_rows};
     k_gemm_ex(NP, CKK, s->OC, &A, &B, &C);
-    from_channels_last(s, gxh, b, gx);
 }
 
 // gw' (OC x (kh,kw,c)) = gy (OC x pixels) @ cols^T, then gw' -> gw (OC,C,KH,KW).
@@ -501,7 +515,7 @@ static void gemm_backward_weight(const ConvShape *s, const float *x, const float
     g.x = to_channels_last(s, x);
     g.gy = gy;
     GemmOperand A = {NULL, 0, 0, pack_gy_rows, &g}, B = {NULL, 0, 0, pack_patches, &g};
-    GemmOutput C = {gwt, CKK, 1.0f, 0.0f, NULL, NULL, 1, 1};
+    GemmOutput C = {gwt, CKK, 1.0f, 0.0f, NULL, NULL, 1, 1, NULL};
     k_gemm_ex(s->OC, CKK, NP, &A, &B, &C);
     weight_from_channels_last(s, gwt, gw);
 }

@@ -370,26 +370,43 @@ void gemm_row_blocks(int M, int N, int K, int unit_m, GemmRowBlocks *rb) {
     rb->nr = NR;
 }
 
+// The output's rows hook (kernels.h), where it has one.
+static void rows_hook(const GemmOutput *C, int i0, int m, int done) {
+    if (C->rows) C->rows(C->ctx, i0, m, done);
+}
+
 void k_gemm_ex(int M, int N, int K, const GemmOperand *A, const GemmOperand *B, const GemmOutput *C) {
+    if (C->rows && C->unit_n) t_fatal("k_gemm_ex: a rows hook needs unit_n = 0 (pieces of whole rows)");
     if (M <= 0 || N <= 0) return;
     if (!C->store && (K <= 0 || C->alpha == 0.0f)) {
         scale_c(M, N, C->beta, C->data, C->ld);
         return;
     }
-    if (K <= 0) return;  // a store function gets nothing: its output is the empty sum
+    if (K <= 0) {  // a store function gets nothing: its output is the empty sum
+        rows_hook(C, 0, M, 0);
+        rows_hook(C, 0, M, 1);
+        return;
+    }
 #pragma omp atomic
     mac_count += (long long)M * N * K;
     GemmPlan p = gemm_plan(M, N, K, C->unit_m, C->unit_n);
     int threads = p.threads, split_m = p.split_m, piece = p.piece, pieces = p.pieces, len = split_m ? M : N;
     if (threads <= 1) {
+        rows_hook(C, 0, M, 0);
         gemm_rect(0, M, 0, N, K, A, B, C);
+        rows_hook(C, 0, M, 1);
         return;
     }
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (int q = 0; q < pieces; q++) {
         int lo = q * piece, hi = lo + piece < len ? lo + piece : len;
-        if (split_m) gemm_rect(lo, hi - lo, 0, N, K, A, B, C);
-        else gemm_rect(0, M, lo, hi - lo, K, A, B, C);
+        if (split_m) {
+            rows_hook(C, lo, hi - lo, 0);
+            gemm_rect(lo, hi - lo, 0, N, K, A, B, C);
+            rows_hook(C, lo, hi - lo, 1);
+        } else {
+            gemm_rect(0, M, lo, hi - lo, K, A, B, C);
+        }
 #ifdef _OPENMP
         if (omp_get_thread_num() != 0) {
 #pragma omp atomic
@@ -402,6 +419,6 @@ void k_gemm_ex(int M, int N, int K, const GemmOperand *A, const GemmOperand *B, 
 void k_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
             const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     GemmOperand a = {A, lda, trans_a, NULL, NULL}, b = {B, ldb, trans_b, NULL, NULL};
-    GemmOutput c = {C, ldc, alpha, beta, NULL, NULL, 1, 1};
+    GemmOutput c = {C, ldc, alpha, beta, NULL, NULL, 1, 1, NULL};
     k_gemm_ex(M, N, K, &a, &b, &c);
 }

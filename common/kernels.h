@@ -182,6 +182,12 @@ typedef struct {
 // split C along one side; a thread's share starts at a multiple of unit_m
 // rows or unit_n columns (0: never split that side), so a store that
 // scatters (col2im) can keep every thread on its own outputs.
+//
+// rows (optional, only with unit_n = 0, so that pieces are whole rows of C):
+// called by the thread that computes rows i0..i0+m-1, with done = 0 before
+// the first of their tiles and done = 1 after the last. col2im uses it to
+// zero its piece of gx before adding into it, and to turn that piece back
+// into (N,C,H,W) right after, while it is still in that core's cache.
 typedef struct {
     float *data;
     int ld;
@@ -189,6 +195,7 @@ typedef struct {
     void (*store)(const void *ctx, int i0, int j0, int mr, int nr, const float *tile, int ldt, int first);
     const void *ctx;
     int unit_m, unit_n;
+    void (*rows)(const void *ctx, int i0, int m, int done);
 } GemmOutput;
 
 void k_gemm_ex(int M, int N, int K, const GemmOperand *A, const GemmOperand *B, const GemmOutput *C);
