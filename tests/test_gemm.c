@@ -152,6 +152,80 @@ static void transpose_cases(void) {
     check(overwritten == 0, "k_transpose: nothing written outside the destination window");
 }
 
+// k_gemm_ex's rows hook (kernels.h), which col2im uses to zero its piece of
+// gx before the piece's tiles are added and to convert it after: each row
+// gets done = 0 once, before any tile of it, and done = 1 once, after its
+// last; pieces start at multiples of unit_m; the stores then add up to the
+// product. On one thread and on several, and with K = 0 and N = 0, where
+// there is nothing to store but the hook still gets every row.
+typedef struct {
+    int N, unit;
+    float *c;                 // M x N, zeroed by the hook
+    unsigned char *state;     // per row: 0 untouched, 1 open, 2 done
+    unsigned char *bad;       // per row: a call out of order
+} HookRun;
+
+static void hook_store(const void *ctx, int i0, int j0, int mr, int nr, const float *tile, int ldt, int first) {
+    (void)first;
+    const HookRun *h = ctx;
+    for (int i = 0; i < mr; i++) {
+        if (h->state[i0 + i] != 1) h->bad[i0 + i] = 1;
+        for (int j = 0; j < nr; j++) h->c[(long)(i0 + i) * h->N + j0 + j] += tile[(long)i * ldt + j];
+    }
+}
+
+static void hook_rows(const void *ctx, int i0, int m, int done) {
+    const HookRun *h = ctx;
+    if (i0 % h->unit) h->bad[i0] = 1;
+    for (int i = i0; i < i0 + m; i++) {
+        if (h->state[i] != (done ? 1 : 0)) h->bad[i] = 1;
+        h->state[i] = (unsigned char)(done ? 2 : 1);
+        if (!done)
+            for (int j = 0; j < h->N; j++) h->c[(long)i * h->N + j] = 0.0f;
+    }
+}
+
+static void rows_hook_cases(void) {
+    int cases[][4] = {{600, 300, 300, 50},   // several threads, pieces of whole units
+                      {37, 20, 11, 1},       // small: one thread
+                      {96, 40, 600, 16},     // K spans three packed blocks
+                      {64, 30, 0, 8},        // K = 0
+                      {64, 0, 10, 8}};       // N = 0
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        int M = cases[k][0], N = cases[k][1], K = cases[k][2];
+        float *a = malloc(sizeof(float) * ((size_t)M * K + 1)), *b = malloc(sizeof(float) * ((size_t)K * N + 1));
+        HookRun h = {N, cases[k][3], malloc(sizeof(float) * ((size_t)M * N + 1)), calloc((size_t)M, 1),
+                     calloc((size_t)M, 1)};
+        for (long i = 0; i < (long)M * K; i++) a[i] = frand();
+        for (long i = 0; i < (long)K * N; i++) b[i] = frand();
+        for (long i = 0; i < (long)M * N; i++) h.c[i] = NAN;  // the hook must clear what it gets
+        GemmOperand A = {a, K, 0, NULL, NULL}, B = {b, N, 0, NULL, NULL};
+        GemmOutput C = {NULL, 0, 1.0f, 0.0f, hook_store, &h, h.unit, 0, hook_rows};
+        k_gemm_ex(M, N, K, &A, &B, &C);
+        int order = 0, wrong = 0;
+        for (int i = 0; i < M; i++) {
+            if (h.bad[i] || h.state[i] != 2) order++;
+            for (int j = 0; j < N; j++) {
+                double ref = 0, mag = 0;
+                for (int q = 0; q < K; q++) {
+                    ref += (double)a[(long)i * K + q] * b[(long)q * N + j];
+                    mag += fabs((double)a[(long)i * K + q] * b[(long)q * N + j]);
+                }
+                if (!(fabs(h.c[(long)i * N + j] - ref) <= (K + 2) * ldexp(mag, -24))) wrong++;
+            }
+        }
+        check(order == 0, "k_gemm_ex rows hook, %dx%dx%d, unit %d: every row opened once before its tiles and "
+              "closed once after (%d rows wrong)", M, N, K, h.unit, order);
+        check(wrong == 0, "k_gemm_ex rows hook, %dx%dx%d: the stores add up to the product (%d wrong)", M, N, K,
+              wrong);
+        free(a);
+        free(b);
+        free(h.c);
+        free(h.state);
+        free(h.bad);
+    }
+}
+
 int main(void) {
     check_begin("gemm");
     transpose_cases();
@@ -173,5 +247,6 @@ int main(void) {
     run_case((Case){0, 0, 5, 6, 0, 1.0f, 0.0f, 2}, NULL);
     run_case((Case){1, 1, 5, 6, 0, 2.0f, 0.5f, 0}, NULL);
     determinism();
+    rows_hook_cases();
     return check_summary();
 }
