@@ -378,18 +378,15 @@ static void rows_hook(const GemmOutput *C, int i0, int m, int done) {
 void k_gemm_ex(int M, int N, int K, const GemmOperand *A, const GemmOperand *B, const GemmOutput *C) {
     if (C->rows && C->unit_n) t_fatal("k_gemm_ex: a rows hook needs unit_n = 0 (pieces of whole rows)");
     if (M <= 0) return;
-    if (N <= 0) {  // no columns: a rows hook still gets its rows (col2im's gx is then zeros)
+    if (N <= 0 || (C->store && K <= 0)) {
+        // Nothing to store: the output is the empty sum, which a rows hook
+        // still has to make (col2im's gx is then zeros).
         rows_hook(C, 0, M, 0);
         rows_hook(C, 0, M, 1);
         return;
     }
     if (!C->store && (K <= 0 || C->alpha == 0.0f)) {
         scale_c(M, N, C->beta, C->data, C->ld);
-        return;
-    }
-    if (K <= 0) {  // a store function gets nothing: its output is the empty sum
-        rows_hook(C, 0, M, 0);
-        rows_hook(C, 0, M, 1);
         return;
     }
 #pragma omp atomic
