@@ -212,14 +212,18 @@ static float *buffer_new(size_t floats) {
     return p;
 }
 
+// few: take the path for a C of few rows (all of A packed at once, C in
+// short panels); the caller decides, from the piece of rows the plan gave
+// this rectangle (see k_gemm_ex), so that a store sees its tiles in the
+// same order however finely that piece was then shared out.
 static void gemm_rect(int i0, int m, int j0, int n, int K, const GemmOperand *A, const GemmOperand *B,
-                      const GemmOutput *C) {
+                      const GemmOutput *C, int few) {
     if (!pack_a_buf) {  // first call on this thread: fixed-size buffers, kept for good
         pack_a_buf = buffer_new((size_t)MC * KC);
         pack_b_buf = buffer_new((size_t)(NC + NR - 1) / NR * NR * KC);
     }
     float *Ap = pack_a_buf, *Bp = pack_b_buf;
-    if (m <= MC && K <= K_WHOLE) {
+    if (few) {
         // C has few rows (a layer's channels, a batch of 64), so A is small:
         // pack all of it once, then take C in panels of NC_SHORT columns and
         // finish each panel (all its K blocks) before the next. The panel of
@@ -324,11 +328,11 @@ static int gcd(int a, int b) { return b ? gcd(b, a % b) : a; }
 // columns, in pieces of `piece`, on `threads` threads (1: one gemm_rect call
 // for the whole of C).
 typedef struct {
-    int threads, split_m, piece, pieces;
+    int threads, split_m, piece, pieces, step;
 } GemmPlan;
 
 static GemmPlan gemm_plan(int M, int N, int K, int unit_m, int unit_n) {
-    GemmPlan p = {1, 0, 0, 0};
+    GemmPlan p = {1, 0, 0, 0, 0};
 #ifdef _OPENMP
     if ((long)M * N * K >= PAR_MIN_FLOPS && !omp_in_parallel()) p.threads = omp_get_max_threads();
 #endif
@@ -338,6 +342,7 @@ static GemmPlan gemm_plan(int M, int N, int K, int unit_m, int unit_n) {
     int tile = p.split_m ? MR : NR, unit = p.split_m ? unit_m : unit_n, len = p.split_m ? M : N;
     if (!unit_m && !unit_n) p.threads = 1;
     int step = unit ? tile / gcd(tile, unit) * unit : tile;  // lcm(tile, unit)
+    p.step = step;
     // Threads take pieces of C from a shared counter (dynamic schedule)
     // rather than one fixed share each: on a machine whose cores are busy
     // with other work too, a thread that waits for a core would otherwise
@@ -346,7 +351,9 @@ static GemmPlan gemm_plan(int M, int N, int K, int unit_m, int unit_n) {
     // pieces), so pieces are MIN_PIECE long where C allows: that repacking
     // then costs at most ~6% (one value packed per 512 multiply-adds),
     // usually far less. Every element of C is computed the same way
-    // whichever piece or thread it falls in.
+    // whichever piece or thread it falls in. (Where whole pieces would
+    // leave a thread idle in the last round, gemm_split cuts that round
+    // finer.)
     //
     // A C too short for that is shared out one piece per thread, as evenly
     // as whole steps allow. (Smaller pieces for small products, 4 per
@@ -358,6 +365,63 @@ static GemmPlan gemm_plan(int M, int N, int K, int unit_m, int unit_n) {
     p.pieces = (len + p.piece - 1) / p.piece;
     if (p.threads > p.pieces) p.threads = p.pieces;
     return p;
+}
+
+// Whether a piece of m rows takes gemm_rect's path for few rows.
+static int few_rows(int m, int K) { return m <= MC && K <= K_WHOLE; }
+
+// The pieces handed to threads: the plan's pieces, except that when whole
+// pieces would leave a thread idle at the end (a round of the team with
+// fewer pieces than threads, or a short last piece), the last round's
+// pieces are cut into sub-pieces of `sub` (whole steps) that the threads
+// share out. A sub-piece keeps its piece's path (few_rows of the piece's
+// length), so the order in which a store gets its tiles does not change
+// (gemm_row_blocks describes it by the plan's pieces). The backward data
+// of wgangp32's 64 -> 128 layer (4096 rows in pieces of 576: 7 and a
+// piece of 64) ran 4 pieces on one thread and 3 and a bit on the other.
+typedef struct {
+    int whole;          // pieces handed out whole: the first `whole` of the plan
+    int sub, ksub;      // after them, the plan's pieces in sub-pieces of sub rows (ksub per full piece)
+    int items;          // work items in all
+} GemmSplit;
+
+static GemmSplit gemm_split(const GemmPlan *p, int len, int step) {
+    GemmSplit sp = {p->pieces, p->piece, 1, p->pieces};
+    int T = p->threads;
+    if (T <= 1 || p->pieces <= T || T > 64) return sp;
+    // Round robin over whole pieces: the busiest thread's rows against an even share.
+    long most = 0;
+    for (int t = 0; t < T; t++) {
+        long load = 0;
+        for (int q = t; q < p->pieces; q += T) load += (q + 1 < p->pieces ? p->piece : len - (long)q * p->piece);
+        if (load > most) most = load;
+    }
+    if (most * 20 * T <= (long)len * 21) return sp;  // within 5% of even: keep the pieces whole
+    int third = (p->piece + 2) / 3;
+    sp.sub = (third + step - 1) / step * step;
+    sp.ksub = (p->piece + sp.sub - 1) / sp.sub;
+    sp.whole = p->pieces - T;
+    int last = len - (p->pieces - 1) * p->piece;
+    sp.items = sp.whole + (T - 1) * sp.ksub + (last + sp.sub - 1) / sp.sub;
+    return sp;
+}
+
+// Work item w of a split: rows (or columns) [*lo, *hi) and the length of
+// the plan's piece they belong to.
+static void gemm_item(const GemmPlan *p, const GemmSplit *sp, int len, int w, int *lo, int *hi, int *piece_len) {
+    int q, off = 0;
+    if (w < sp->whole) {
+        q = w;
+    } else {
+        int v = w - sp->whole;
+        q = sp->whole + v / sp->ksub;
+        if (q > p->pieces - 1) q = p->pieces - 1;
+        off = (v - (q - sp->whole) * sp->ksub) * sp->sub;
+    }
+    int q_lo = q * p->piece, q_hi = q_lo + p->piece < len ? q_lo + p->piece : len;
+    *piece_len = q_hi - q_lo;
+    *lo = q_lo + off;
+    *hi = w < sp->whole || *lo + sp->sub > q_hi ? q_hi : *lo + sp->sub;
 }
 
 void gemm_row_blocks(int M, int N, int K, int unit_m, GemmRowBlocks *rb) {
@@ -392,22 +456,24 @@ void k_gemm_ex(int M, int N, int K, const GemmOperand *A, const GemmOperand *B, 
 #pragma omp atomic
     mac_count += (long long)M * N * K;
     GemmPlan p = gemm_plan(M, N, K, C->unit_m, C->unit_n);
-    int threads = p.threads, split_m = p.split_m, piece = p.piece, pieces = p.pieces, len = split_m ? M : N;
+    int threads = p.threads, split_m = p.split_m, len = split_m ? M : N;
     if (threads <= 1) {
         rows_hook(C, 0, M, 0);
-        gemm_rect(0, M, 0, N, K, A, B, C);
+        gemm_rect(0, M, 0, N, K, A, B, C, few_rows(M, K));
         rows_hook(C, 0, M, 1);
         return;
     }
+    GemmSplit sp = gemm_split(&p, len, p.step);
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-    for (int q = 0; q < pieces; q++) {
-        int lo = q * piece, hi = lo + piece < len ? lo + piece : len;
+    for (int w = 0; w < sp.items; w++) {
+        int lo, hi, piece_len;
+        gemm_item(&p, &sp, len, w, &lo, &hi, &piece_len);
         if (split_m) {
             rows_hook(C, lo, hi - lo, 0);
-            gemm_rect(lo, hi - lo, 0, N, K, A, B, C);
+            gemm_rect(lo, hi - lo, 0, N, K, A, B, C, few_rows(piece_len, K));
             rows_hook(C, lo, hi - lo, 1);
         } else {
-            gemm_rect(0, M, lo, hi - lo, K, A, B, C);
+            gemm_rect(0, M, lo, hi - lo, K, A, B, C, few_rows(M, K));
         }
 #ifdef _OPENMP
         if (omp_get_thread_num() != 0) {

@@ -226,6 +226,72 @@ static void rows_hook_cases(void) {
     }
 }
 
+// The order a store gets its tiles in, as gemm_row_blocks describes it
+// (conv_direct.c's backward data adds its sums in that order, to give
+// col2im's bits): within each unit of rows, with K and N in one block,
+// bands of mr rows before slivers of nr columns when the plan's piece the
+// unit is in has more than few_rows rows, slivers first when it has fewer.
+// Each unit's tiles are recorded in the order they come (a unit is on one
+// thread at a time), on 2 and on 3 threads, with 4096 rows in units of 64:
+// the plan's pieces (576 rows: 7 and a short one) then leave a thread idle
+// in the last round, so k_gemm_ex shares that round out in smaller pieces,
+// which must keep their piece's order.
+typedef struct {
+    int unit, nr, mr, slivers;
+    int *seq, *len;  // per unit: (band, sliver) keys in the order they came
+    int cap;
+} OrderRun;
+
+static void order_store(const void *ctx, int i0, int j0, int mr, int nr, const float *tile, int ldt, int first) {
+    (void)nr, (void)tile, (void)ldt, (void)first;
+    const OrderRun *o = ctx;
+    int band = i0 / o->mr, sliver = j0 / o->nr;
+    for (int u = i0 / o->unit; u <= (i0 + mr - 1) / o->unit; u++)
+        if (o->len[u] < o->cap) o->seq[(long)u * o->cap + o->len[u]++] = band * o->slivers + sliver;
+}
+
+static void order_cases(void) {
+    int M = 4096, N = 64, K = 16, unit = 64;
+    float *a = malloc(sizeof(float) * (size_t)M * K), *b = malloc(sizeof(float) * (size_t)K * N);
+    for (long i = 0; i < (long)M * K; i++) a[i] = frand();
+    for (long i = 0; i < (long)K * N; i++) b[i] = frand();
+    for (int threads = 2; threads <= 3; threads++) {
+#ifdef _OPENMP
+        int saved = omp_get_max_threads();
+        omp_set_num_threads(threads);
+#endif
+        GemmRowBlocks rb;
+        gemm_row_blocks(M, N, K, unit, &rb);
+        int slivers = (N + rb.nr - 1) / rb.nr, units = M / unit, cap = 64;
+        OrderRun o = {unit, rb.nr, rb.mr, slivers, malloc(sizeof(int) * (size_t)units * cap),
+                      calloc((size_t)units, sizeof(int)), cap};
+        GemmOperand A = {a, K, 0, NULL, NULL}, B = {b, N, 0, NULL, NULL};
+        GemmOutput C = {NULL, 0, 1.0f, 0.0f, order_store, &o, unit, 0, NULL};
+        k_gemm_ex(M, N, K, &A, &B, &C);
+        int wrong = 0;
+        for (int u = 0; u < units; u++) {
+            long lo = (long)u * unit / rb.piece * rb.piece, m = M - lo < rb.piece ? M - lo : rb.piece;
+            int few = m <= rb.few_rows, b0 = u * unit / rb.mr, b1 = (u * unit + unit - 1) / rb.mr, k = 0, bad = 0;
+            int bands = b1 - b0 + 1;
+            for (int q = 0; q < bands * slivers; q++) {  // the q-th tile this unit should get
+                int band = b0 + (few ? q % bands : q / slivers), sliver = few ? q / bands : q % slivers;
+                if (k >= o.len[u] || o.seq[(long)u * cap + k] != band * slivers + sliver) bad = 1;
+                k++;
+            }
+            if (bad || k != o.len[u]) wrong++;
+        }
+        check(wrong == 0, "k_gemm_ex, %dx%dx%d in units of %d rows, %d threads: each unit gets its tiles in the "
+              "order gemm_row_blocks gives (%d units out of order)", M, N, K, unit, threads, wrong);
+        free(o.seq);
+        free(o.len);
+#ifdef _OPENMP
+        omp_set_num_threads(saved);
+#endif
+    }
+    free(a);
+    free(b);
+}
+
 int main(void) {
     check_begin("gemm");
     transpose_cases();
@@ -248,5 +314,6 @@ int main(void) {
     run_case((Case){1, 1, 5, 6, 0, 2.0f, 0.5f, 0}, NULL);
     determinism();
     rows_hook_cases();
+    order_cases();
     return check_summary();
 }
