@@ -262,7 +262,7 @@ static void order_cases(void) {
 #endif
         GemmRowBlocks rb;
         gemm_row_blocks(M, N, K, unit, &rb);
-        int slivers = (N + rb.nr - 1) / rb.nr, units = M / unit, cap = 64;
+        int slivers = (N + rb.nr - 1) / rb.nr, units = M / unit, cap = (unit / rb.mr + 2) * slivers;
         OrderRun o = {unit, rb.nr, rb.mr, slivers, malloc(sizeof(int) * (size_t)units * cap),
                       calloc((size_t)units, sizeof(int)), cap};
         GemmOperand A = {a, K, 0, NULL, NULL}, B = {b, N, 0, NULL, NULL};
