@@ -205,7 +205,8 @@ void k_gemm_ex(int M, int N, int K, const GemmOperand *A, const GemmOperand *B, 
 // same sums another way can add them up in the same order (conv_direct.c's
 // backward data). Rows go in pieces of `piece` (row j in piece j / piece);
 // a piece runs on one thread, or, in a last round that would leave a thread
-// idle, is shared out in sub-pieces of whole units that keep its order. With K <= kc and N <= nc (one block of each):
+// idle, is shared out in sub-pieces of whole units that keep its order.
+// With K <= kc and N <= nc (one block of each):
 // a piece of more than few_rows rows hands over bands of mr rows in order,
 // each band's slivers of nr columns in order; a piece of at most few_rows
 // rows hands over the slivers in order, each sliver's bands in order.
