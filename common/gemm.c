@@ -328,11 +328,11 @@ static int gcd(int a, int b) { return b ? gcd(b, a % b) : a; }
 // columns, in pieces of `piece`, on `threads` threads (1: one gemm_rect call
 // for the whole of C).
 typedef struct {
-    int threads, split_m, piece, pieces, step;
+    int threads, split_m, len, piece, pieces, step;  // len: rows (split_m) or columns of C
 } GemmPlan;
 
 static GemmPlan gemm_plan(int M, int N, int K, int unit_m, int unit_n) {
-    GemmPlan p = {1, 0, 0, 0, 0};
+    GemmPlan p = {1, 0, 0, 0, 0, 0};
 #ifdef _OPENMP
     if ((long)M * N * K >= PAR_MIN_FLOPS && !omp_in_parallel()) p.threads = omp_get_max_threads();
 #endif
@@ -340,6 +340,7 @@ static GemmPlan gemm_plan(int M, int N, int K, int unit_m, int unit_n) {
     // tiles and whole units.
     p.split_m = unit_m && (M >= N || !unit_n);
     int tile = p.split_m ? MR : NR, unit = p.split_m ? unit_m : unit_n, len = p.split_m ? M : N;
+    p.len = len;
     if (!unit_m && !unit_n) p.threads = 1;
     int step = unit ? tile / gcd(tile, unit) * unit : tile;  // lcm(tile, unit)
     p.step = step;
@@ -385,9 +386,9 @@ typedef struct {
     int items;          // work items in all
 } GemmSplit;
 
-static GemmSplit gemm_split(const GemmPlan *p, int len, int step) {
+static GemmSplit gemm_split(const GemmPlan *p) {
     GemmSplit sp = {p->pieces, p->piece, 1, p->pieces};
-    int T = p->threads;
+    int T = p->threads, len = p->len, step = p->step;
     if (T <= 1 || p->pieces <= T || T > 64) return sp;
     // Round robin over whole pieces: the busiest thread's rows against an even share.
     long most = 0;
@@ -408,14 +409,13 @@ static GemmSplit gemm_split(const GemmPlan *p, int len, int step) {
 
 // Work item w of a split: rows (or columns) [*lo, *hi) and the length of
 // the plan's piece they belong to.
-static void gemm_item(const GemmPlan *p, const GemmSplit *sp, int len, int w, int *lo, int *hi, int *piece_len) {
-    int q, off = 0;
+static void gemm_item(const GemmPlan *p, const GemmSplit *sp, int w, int *lo, int *hi, int *piece_len) {
+    int q, off = 0, len = p->len;
     if (w < sp->whole) {
         q = w;
     } else {
         int v = w - sp->whole;
-        q = sp->whole + v / sp->ksub;
-        if (q > p->pieces - 1) q = p->pieces - 1;
+        q = sp->whole + v / sp->ksub;  // the last piece's sub-pieces are at most ksub too
         off = (v - (q - sp->whole) * sp->ksub) * sp->sub;
     }
     int q_lo = q * p->piece, q_hi = q_lo + p->piece < len ? q_lo + p->piece : len;
@@ -456,18 +456,18 @@ void k_gemm_ex(int M, int N, int K, const GemmOperand *A, const GemmOperand *B, 
 #pragma omp atomic
     mac_count += (long long)M * N * K;
     GemmPlan p = gemm_plan(M, N, K, C->unit_m, C->unit_n);
-    int threads = p.threads, split_m = p.split_m, len = split_m ? M : N;
+    int threads = p.threads, split_m = p.split_m;
     if (threads <= 1) {
         rows_hook(C, 0, M, 0);
         gemm_rect(0, M, 0, N, K, A, B, C, few_rows(M, K));
         rows_hook(C, 0, M, 1);
         return;
     }
-    GemmSplit sp = gemm_split(&p, len, p.step);
+    GemmSplit sp = gemm_split(&p);
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (int w = 0; w < sp.items; w++) {
         int lo, hi, piece_len;
-        gemm_item(&p, &sp, len, w, &lo, &hi, &piece_len);
+        gemm_item(&p, &sp, w, &lo, &hi, &piece_len);
         if (split_m) {
             rows_hook(C, lo, hi - lo, 0);
             gemm_rect(lo, hi - lo, 0, N, K, A, B, C, few_rows(piece_len, K));
