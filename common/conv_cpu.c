@@ -155,6 +155,8 @@ typedef struct {
     float *out;          // y (forward) or channels-last padded gx (backward data)
     const float *bias;   // forward: b (OC); backward data: b (C); or NULL
     float *gx;           // backward data: gx (N,C,H,W), made from out piece by piece
+    const int *pix_tab;  // backward data: pixel_offsets of every pixel (x side)
+    const int *col_tab;  // backward data: column_offsets of every column
 } ConvGemm;
 
 // Offset tables. The packers and stores address every value through two
@@ -163,6 +165,15 @@ typedef struct {
 // the offset from there. Each filler divides once for its first entry and
 // then steps: an integer division costs ~15 cycles, more than the copy it
 // would address.
+//
+// col2im's store runs once per tile, and with backward data's short depth
+// (K = OC = 128 for the 64 -> 128 layer) a tile's multiply-adds are only
+// ~1500 cycles: filling its two tables (44 entries, 4 divisions) took about
+// half of the store's time. So backward data fills one table for every
+// pixel and every column once per call (NP + C*KH*KW ints: 20 KiB for
+// wgangp32's 64 -> 128 layer) and the store looks them up. On a 2-core
+// Zen 5 that call (batch 64) went from 3.76-4.03 to 3.40-3.63 ms alone, and
+// its median inside a wgangp32 step from 4.19-4.39 to 3.90-3.96 ms.
 #define MAX_R 64          // the GEMM's tiles are at most 32 wide
 #define DEPTH_CHUNK 256   // the GEMM's K blocks are 256 deep: one table fill per block
 
@@ -211,10 +222,11 @@ static int pixel_runs(const ConvGemm *g, int j0, int n, Run *runs) {
 }
 
 // Short runs of floats, copied or added. A run is a sliver's or tile's
-// width (32 floats with AVX-512, 16 with AVX2) or less; a loop over a
-// length the compiler cannot see pays a call's worth of set-up and overlap
-// checks for two vector moves, which made these loops a fifth of a weight
-// gradient's time. The full widths get a loop of fixed length instead.
+// width (32 floats with AVX-512, 16 with AVX2; 12 or 6 for an A sliver) or
+// less; a loop over a length the compiler cannot see pays a call's worth of
+// set-up and overlap checks for two vector moves, which made these loops a
+// fifth of a weight gradient's time. The full widths get a loop of fixed
+// length instead.
 // (A fixed-size memcpy is inlined as vector moves; the loop of fixed length
 // was turned into a call to memmove.)
 static inline void copy_run(float *restrict d, const float *restrict s, int n) {
@@ -222,6 +234,10 @@ static inline void copy_run(float *restrict d, const float *restrict s, int n) {
         memcpy(d, s, 32 * sizeof(float));
     } else if (n == 16) {
         memcpy(d, s, 16 * sizeof(float));
+    } else if (n == 12) {  // MR, AVX-512 and NEON
+        memcpy(d, s, 12 * sizeof(float));
+    } else if (n == 6) {   // MR, AVX2 and SSE
+        memcpy(d, s, 6 * sizeof(float));
     } else {
         for (int l = 0; l < n; l++) d[l] = s[l];
     }
@@ -314,6 +330,11 @@ static void pack_gy(const void *ctx, int j0, int nj, int oc0, int noc, int R, fl
     for (int s0 = 0; s0 < nj; s0 += R) {
         int r = nj - s0 < R ? nj - s0 : R, n_runs = pixel_runs(g, j0 + s0, r, runs);
         float *d = dst + (long)s0 * noc;
+        if (n_runs == 1 && r == R) {  // the usual sliver: one run, a copy of fixed size per channel
+            const float *src = g->gy + (long)oc0 * g->P + runs[0].off;
+            for (int k = 0; k < noc; k++, d += R, src += g->P) copy_run(d, src, R);
+            continue;
+        }
         for (int k = 0; k < noc; k++, d += R) {
             const float *src = g->gy + (long)(oc0 + k) * g->P;
             for (int q = 0; q < n_runs; q++) {  // a dozen floats: a loop, not a call to memcpy
@@ -376,9 +397,7 @@ static void store_y(const void *ctx, int oc0, int j0, int mr, int nr, const floa
 static void store_col2im(const void *ctx, int j0, int q0, int mr, int nr, const float *tile, int ldt, int first) {
     (void)first;  // col2im_rows zeroed gx: every K block adds
     const ConvGemm *g = ctx;
-    int col[MAX_R], pix[MAX_R];
-    column_offsets(g, q0, nr, col);
-    pixel_offsets(g, 0, j0, mr, pix);
+    const int *col = g->col_tab + q0, *pix = g->pix_tab + j0;
     int run = contiguous(col, nr);
     for (int i = 0; i < mr; i++) {
         float *gx = g->out + pix[i];
@@ -399,7 +418,7 @@ static void store_col2im(const void *ctx, int j0, int q0, int mr, int nr, const 
 // no allocation. (From the step arena they would all stay until the step
 // ends: ~200 MiB more for a DCGAN step at batch 128.) Ops, like the arena,
 // are called from one thread at a time.
-enum { WS_INPUT, WS_WEIGHT, WS_COUNT };
+enum { WS_INPUT, WS_WEIGHT, WS_TABLE, WS_COUNT };
 static ConvScratch ws[WS_COUNT];
 
 static float *workspace(int slot, long floats) { return conv_scratch(&ws[slot], floats); }
@@ -458,7 +477,7 @@ static ConvGemm conv_gemm(const ConvShape *s) {
     if (padded_floats(s) >= (1L << 31) || (long)s->N * s->OC * s->HO * s->WO >= (1L << 31))
         t_fatal("conv: tensors of more than 2^31 values are not supported (input %dx%dx%dx%d)\n"
                 "HINT: use a smaller --batch", s->N, s->C, s->H, s->W);
-    ConvGemm g = {s, s->H + 2 * s->pad, s->W + 2 * s->pad, s->HO * s->WO, s->KH * s->KW, NULL, NULL, NULL, NULL, NULL};
+    ConvGemm g = {.s = s, .HP = s->H + 2 * s->pad, .WP = s->W + 2 * s->pad, .P = s->HO * s->WO, .KK = s->KH * s->KW};
     return g;
 }
 
@@ -501,6 +520,11 @@ static void gemm_backward_data(const ConvShape *s, const float *gy, const float 
     g.out = workspace(WS_INPUT, padded_floats(s));
     g.bias = b;
     g.gx = gx;
+    int *tab = (int *)workspace(WS_TABLE, (long)NP + CKK);  // fresh memory, used only as ints
+    pixel_offsets(&g, 0, 0, NP, tab);
+    column_offsets(&g, 0, CKK, tab + NP);
+    g.pix_tab = tab;
+    g.col_tab = tab + NP;
     GemmOperand A = {NULL, 0, 0, pack_gy, &g}, B = {weight_to_channels_last(s, w), CKK, 0, NULL, NULL};
     // A thread's piece is whole samples: no two threads add into the same pixel.
     GemmOutput C = {NULL, 0, 1.0f, 0.0f, store_col2im, &g, g.P, 0, col2im_rows};
