@@ -597,7 +597,10 @@ void conv_cpu_backward_data(const ConvShape *s, ConvAlgo algo, const float *gy, 
     else if (covers_input(s)) dense_backward_data(s, gy, w, b, gx);
     else if (algo == CONV_DIRECT && CONV_DIRECT_BDATA_PAYS && conv_direct_backward_data_fits(s))
         conv_direct_backward_data(s, gy, w, b, gx, &ws[WS_INPUT], &ws[WS_WEIGHT]);
-    else gemm_backward_data(s, gy, w, b, gx);
+    else if (algo == CONV_DIRECT && conv_first_backward_data_fits(s)) {
+        conv_gemm(s);  // its size check
+        conv_first_backward_data(s, gy, w, b, gx, &ws[WS_INPUT]);
+    } else gemm_backward_data(s, gy, w, b, gx);
 }
 
 void conv_cpu_backward_weight(const ConvShape *s, ConvAlgo algo, const float *x, const float *gy, float *gw) {

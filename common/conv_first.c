@@ -1,6 +1,6 @@
 // conv_first.c: an image's first layer, 1 to 7 input channels, as direct
-// loops over the output rows (forward) and blocks of pixels (weight
-// gradient).
+// loops over the output rows (forward, and backward data where it fits) and
+// blocks of pixels (weight gradient).
 //
 // Why the GEMM path does badly here: its depth K = KH*KW*C is 16 for a 4x4
 // kernel on one channel, so each packed value of im2col serves 16
@@ -195,6 +195,120 @@ void conv_first_backward_weight(const ConvShape *s, const float *x, const float 
                 float sum = part[(long)oc * kpad + k];
                 for (long q = 1; q < nblocks; q++) sum = part[(q * OC + oc) * kpad + k] + sum;
                 gwt[(long)oc * K + k] = sum;
+            }
+    }
+    gemm_mac_count_add(macs, helped);
+}
+
+// --- Backward data ----------------------------------------------------------
+//
+// gx is the GEMM path's col2im: per output pixel j and tap k = (c,kh,kw),
+//   t[j][k] = sum over oc of gy[oc][j] * w[oc][k]   (one chain from zero, oc in order)
+// added onto the input pixel that tap read. With one channel the GEMM's
+// columns are only K = 16 taps, half of an AVX-512 tile, and col2im adds
+// them one float at a time (the taps of a pixel are 4 runs of 4 floats): on
+// a 2-core Zen 5 the call ran at 70-80 GFLOP/s. Here, per output row
+// (n, oh), the row's gy is copied into a panel[oc][ow] once, and the
+// vectors of t over the row's pixels are made TB taps at a time, gy
+// (a vector of pixels) times one broadcast weight, with the accumulators in
+// registers; then the row's t is added into the sample's padded gx.
+//
+// The same bits as the GEMM path where it takes this kernel
+// (conv_first_backward_data_fits): its t is a single K block (OC <= its
+// KC) and a single column sliver (K <= its NR), so col2im adds every t of a
+// band of rows in pixel order, and a value of gx receives its t's in
+// ascending j, onto zeros, with the bias added last. Here the rows go in
+// order, and within a row the taps of one kernel row go kw = KW-1 down to
+// 0: a value of gx that two pixels of the row reach gets the lower pixel's
+// (the larger kw) first, as col2im adds it.
+#if defined(__AVX512F__) || (defined(__ARM_NEON) && defined(__aarch64__))
+#define TB 16  // taps in registers (32 vector registers)
+#else
+#define TB 8   // 16 vector registers
+#endif
+
+int conv_first_backward_data_fits(const ConvShape *s) {
+    GemmRowBlocks rb;
+    gemm_row_blocks(1, 1, 1, 1, &rb);  // the block sizes; the pieces do not matter here
+    return conv_first_fits(s) && (long)s->C * s->KH * s->KW <= rb.nr && s->OC <= rb.kc;
+}
+
+void conv_first_backward_data(const ConvShape *s, const float *gy, const float *w, const float *b, float *gx,
+                              ConvScratch *scratch) {
+    int C = s->C, H = s->H, W = s->W, KH = s->KH, KW = s->KW, K = KH * KW * C, S = s->stride, pad = s->pad;
+    int OC = s->OC, HO = s->HO, WO = s->WO, P = HO * WO, nv = (WO + VL - 1) / VL, width = nv * VL;
+    int HP = H + 2 * pad, WM = (W + 2 * pad + S - 1) / S;  // padded gx rows; a row's columns per phase
+    long macs = (long)s->N * P * OC * K;
+    // Per thread: the sample's padded gx, each row split by column phase,
+    // g[c][ih][iw % S][iw / S] (ih, iw padded), so that one tap's adds over
+    // a row of pixels are a run; the row's gy panel (OC x width), where WO
+    // is not a whole number of vectors; and the row's t (K x width).
+    long plane = (long)C * HP * S * WM, per = (plane + (long)(OC + K) * width + 15) / 16 * 16;
+    int team = 1;
+#ifdef _OPENMP
+    team = omp_get_max_threads();
+#endif
+    float *all = conv_scratch(scratch, per * team);
+    long long helped = 0;
+#pragma omp parallel for schedule(static) reduction(+ : helped) if (macs >= (1L << 20))
+    for (int n = 0; n < s->N; n++) {
+        int me = 0;
+#ifdef _OPENMP
+        me = omp_get_thread_num();
+        if (me != 0) helped += (long long)P * OC * K;
+#endif
+        float *g = all + per * me, *panel = g + plane, *t = panel + (long)OC * width;
+        memset(g, 0, sizeof(float) * (size_t)plane);
+        for (int oh = 0; oh < HO; oh++) {
+            // the row's gy: in place, or copied into the zero-padded panel
+            const float *gyr = gy + ((long)n * OC * HO + oh) * WO;
+            long ld = P;
+            if (WO != width) {
+                for (int oc = 0; oc < OC; oc++) {
+                    float *d = panel + (long)oc * width;
+                    for (int ow = 0; ow < width; ow++) d[ow] = ow < WO ? gyr[(long)oc * P + ow] : 0.0f;
+                }
+                gyr = panel, ld = width;
+            }
+            for (int v = 0; v < nv; v++)
+                for (int k0 = 0; k0 < K; k0 += TB) {
+                    int tb = K - k0 < TB ? K - k0 : TB;
+                    vf acc[TB];
+                    for (int q = 0; q < TB; q++) acc[q] = (vf){0};
+                    for (int oc = 0; oc < OC; oc++) {
+                        vf gv;
+                        memcpy(&gv, gyr + oc * ld + v * VL, sizeof gv);
+                        const float *wk = w + (long)oc * K + k0;
+                        if (tb == TB) {
+#pragma GCC unroll 16
+                            for (int q = 0; q < TB; q++) acc[q] = fmadd(gv, wk[q] - (vf){0}, acc[q]);
+                        } else {
+                            for (int q = 0; q < tb; q++) acc[q] = fmadd(gv, wk[q] - (vf){0}, acc[q]);
+                        }
+                    }
+                    for (int q = 0; q < tb; q++) memcpy(t + (long)(k0 + q) * width + v * VL, &acc[q], sizeof(vf));
+                }
+            // t into gx, in col2im's order (see above). w's taps are (c, kh, kw).
+            for (int c = 0; c < C; c++)
+                for (int kh = 0; kh < KH; kh++) {
+                    float *row = g + ((long)c * HP + (long)oh * S + kh) * S * WM;
+                    for (int kw = KW - 1; kw >= 0; kw--) {
+                        // pixel ow reaches padded column S*ow + kw: phase kw % S, index ow + kw / S
+                        float *restrict dst = row + (long)(kw % S) * WM + kw / S;
+                        const float *restrict src = t + (long)((c * KH + kh) * KW + kw) * width;
+                        for (int ow = 0; ow < WO; ow++) dst[ow] += src[ow];
+                    }
+                }
+        }
+        for (int c = 0; c < C; c++)
+            for (int ih = 0; ih < H; ih++) {
+                const float *src = g + ((long)c * HP + ih + pad) * S * WM;
+                float *d = gx + (((long)n * C + c) * H + ih) * W;
+                for (int iw = 0; iw < W; iw++) {
+                    int iwp = iw + pad;
+                    float v = src[(long)(iwp % S) * WM + iwp / S];
+                    d[iw] = b ? v + b[c] : v;  // the GEMM path adds the bias last, onto the sum
+                }
             }
     }
     gemm_mac_count_add(macs, helped);

@@ -489,14 +489,16 @@ static void direct_backward_same_bits(void) {
           tried);
 }
 
-// The few-channel kernels (conv_first.c: forward and weight gradient of an
-// image's first layer) promise the GEMM path's bits too. Called through
+// The few-channel kernels (conv_first.c: forward, weight gradient and, where
+// it fits, backward data of an image's first layer) promise the GEMM path's
+// bits too. Called through
 // conv_cpu.c's entry points, DIRECT against GEMM: MNIST's 28x28 (blocks of
 // pixels that straddle samples), dcgan32's first layer at batch 64, RGB
 // 64x64 (K = 48), a 3x3 kernel at stride 1 with odd sizes and channel
 // counts that are no multiple of the register blocks, K = 63, stride 3;
 // with and without bias; 1 to 3 threads.
 static void first_same_bits(void) {
+    int tried_bdata = 0, bad_bdata = 0;
     struct { int n, c, h, w, oc, k, stride, pad, bias; } cases[] = {
         {5, 1, 28, 28, 64, 4, 2, 1, 1},    // MNIST 28x28 -> 14x14: P = 196
         {64, 1, 32, 32, 64, 4, 2, 1, 0},   // dcgan32's first layer
@@ -522,6 +524,7 @@ static void first_same_bits(void) {
             float *x = malloc(sizeof(float) * nx), *gy = malloc(sizeof(float) * ny), *w = malloc(sizeof(float) * nw);
             float *b = malloc(sizeof(float) * s.OC), *y1 = malloc(sizeof(float) * ny), *y2 = malloc(sizeof(float) * ny);
             float *gw1 = malloc(sizeof(float) * nw), *gw2 = malloc(sizeof(float) * nw);
+            float *gx1 = malloc(sizeof(float) * nx), *gx2 = malloc(sizeof(float) * nx);
             unsigned long long r = 7654321 + k;
             for (long i = 0; i < nx; i++) x[i] = (float)((r = r * 6364136223846793005ULL + 1) >> 40) / (1 << 24) - 0.5f;
             for (long i = 0; i < ny; i++) gy[i] = (float)((r = r * 6364136223846793005ULL + 1) >> 40) / (1 << 24) - 0.5f;
@@ -546,12 +549,36 @@ static void first_same_bits(void) {
                       memcmp(y1, y2, sizeof(float) * ny) ? "forward" : "weight gradient", th, (int)k, s.N, s.C, ih,
                       iw, s.OC);
             }
-            free(x), free(gy), free(w), free(b), free(y1), free(y2), free(gw1), free(gw2);
+            if (conv_first_backward_data_fits(&s)) {  // backward data, where the few-channel kernel takes it
+                const float *cb = cases[k].bias ? b : NULL;  // a transposed conv's bias: C of them
+                m0 = gemm_mac_count();
+                conv_cpu_backward_data(&s, CONV_GEMM, gy, w, cb, gx1);
+                m1 = gemm_mac_count();
+                conv_cpu_backward_data(&s, CONV_DIRECT, gy, w, cb, gx2);
+                m2 = gemm_mac_count();
+                tried_bdata++;
+                if (m2 - m1 != m1 - m0 || memcmp(gx1, gx2, sizeof(float) * nx) != 0) {
+                    bad_bdata++;
+                    check(0, "few-channel backward data, %d thread(s), case %d (%d, %d, %dx%d) -> %d ch: %s", th,
+                          (int)k, s.N, s.C, ih, iw, s.OC,
+                          m2 - m1 != m1 - m0 ? "not the GEMM path's multiply-add count" : "not the GEMM path's bits");
+                }
+            }
+            free(x), free(gy), free(w), free(b), free(y1), free(y2), free(gw1), free(gw2), free(gx1), free(gx2);
         }
     }
     use_threads(nthreads);
     check(bad == 0 && tried > 0, "few-channel forward and weight gradient: the GEMM path's bits and multiply-add count "
           "in all %d cases", tried);
+    // Backward data takes the few-channel kernel only where the GEMM's
+    // column slivers hold a whole window (not with SSE's or NEON's 8 lanes).
+    GemmRowBlocks rb;
+    gemm_row_blocks(1, 1, 1, 1, &rb);
+    if (rb.nr >= 16)
+        check(bad_bdata == 0 && tried_bdata >= 2, "few-channel backward data: the GEMM path's bits in all %d cases",
+              tried_bdata);
+    else
+        check_skip("few-channel backward data: not taken with %d-wide column slivers", rb.nr);
 }
 
 // The last layer's kernels (conv_last.c: one output channel over the whole
