@@ -74,10 +74,15 @@ void conv_first_forward(const ConvShape *s, const float *x, const float *wt, con
                         continue;
                     }
                     const float *xr = x + (((long)n * C + c) * H + ih) * W;
-                    for (int ow = 0; ow < width; ow++) {
-                        int iw = ow * S - pad + kw;
-                        pk[ow] = ow < WO && iw >= 0 && iw < W ? xr[iw] : 0.0f;
-                    }
+                    // pixels lo..hi-1 read inside the row; the others read padding
+                    int lo = pad - kw > 0 ? (pad - kw + S - 1) / S : 0;
+                    int last = W - 1 + pad - kw;  // S * (the last pixel) at most
+                    int hi = last < 0 ? 0 : last / S + 1;
+                    if (hi > WO) hi = WO;
+                    if (lo > hi) lo = hi;
+                    for (int ow = 0; ow < lo; ow++) pk[ow] = 0.0f;
+                    for (int ow = lo; ow < hi; ow++) pk[ow] = xr[ow * S - pad + kw];
+                    for (int ow = hi; ow < width; ow++) pk[ow] = 0.0f;
                 }
         for (int oc0 = 0; oc0 < OC; oc0 += OB) {
             int ob = OC - oc0 < OB ? OC - oc0 : OB;
@@ -103,7 +108,9 @@ void conv_first_forward(const ConvShape *s, const float *x, const float *wt, con
                 for (int o = 0; o < ob; o++) {
                     // The GEMM path's store adds the bias, or 0, onto the sum.
                     vf out = acc[o] + (b ? b[oc0 + o] : 0.0f);
-                    memcpy(y + (((long)n * OC + oc0 + o) * HO + oh) * WO + v * VL, &out, sizeof(float) * (size_t)cnt);
+                    float *dst = y + (((long)n * OC + oc0 + o) * HO + oh) * WO + v * VL;
+                    if (cnt == VL) memcpy(dst, &out, sizeof out);  // a size the compiler sees: one vector store
+                    else memcpy(dst, &out, sizeof(float) * (size_t)cnt);
                 }
             }
         }
