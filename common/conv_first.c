@@ -127,23 +127,33 @@ static void weight_block(const ConvShape *s, const float *x, const float *gy, lo
                          float *panel, long *gyoff, float *part) {
     int C = s->C, H = s->H, W = s->W, KH = s->KH, KW = s->KW, S = s->stride, pad = s->pad;
     int OC = s->OC, HO = s->HO, WO = s->WO, P = HO * WO;
-    // panel[jj][k] = the window of pixel j0 + jj; gyoff[jj]: where its gy (channel 0) is
+    // panel[jj][k] = the window of pixel j0 + jj; gyoff[jj]: where its gy (channel 0) is.
+    // (The pixel's place steps along; a division per pixel cost more than its window.)
+    int n = (int)(j0 / P), p = (int)(j0 % P), oh = p / WO, ow = p % WO;
     for (int jj = 0; jj < len; jj++) {
-        long j = j0 + jj;
-        int n = (int)(j / P), p = (int)(j % P), oh = p / WO, ow = p % WO;
-        gyoff[jj] = (long)n * OC * P + p;
+        gyoff[jj] = (long)n * OC * P + (long)oh * WO + ow;
         float *d = panel + (long)jj * kpad;
-        int k = 0;
-        for (int kh = 0; kh < KH; kh++) {
-            int ih = oh * S - pad + kh;
-            for (int kw = 0; kw < KW; kw++) {
-                int iw = ow * S - pad + kw;
-                int inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
-                for (int c = 0; c < C; c++, k++)
-                    d[k] = inside ? x[(((long)n * C + c) * H + ih) * W + iw] : 0.0f;
+        int k = 0, ih0 = oh * S - pad, iw0 = ow * S - pad;
+        if (ih0 >= 0 && ih0 + KH <= H && iw0 >= 0 && iw0 + KW <= W) {  // inside: no tests
+            for (int kh = 0; kh < KH; kh++)
+                for (int kw = 0; kw < KW; kw++)
+                    for (int c = 0; c < C; c++, k++) d[k] = x[(((long)n * C + c) * H + ih0 + kh) * W + iw0 + kw];
+        } else {
+            for (int kh = 0; kh < KH; kh++) {
+                int ih = ih0 + kh;
+                for (int kw = 0; kw < KW; kw++) {
+                    int iw = iw0 + kw;
+                    int inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
+                    for (int c = 0; c < C; c++, k++)
+                        d[k] = inside ? x[(((long)n * C + c) * H + ih) * W + iw] : 0.0f;
+                }
             }
         }
         for (; k < kpad; k++) d[k] = 0.0f;
+        if (++ow == WO) {
+            ow = 0;
+            if (++oh == HO) oh = 0, n++;
+        }
     }
     int nv = kpad / VL;
     for (int oc0 = 0; oc0 < OC; oc0 += OB_W) {
