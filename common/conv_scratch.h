@@ -24,5 +24,7 @@ float *conv_channels_last(ConvScratch *buf, const float *t, int N, int C, int H,
 // an (N, HP, WP, C) buffer, the rest zeros.
 float *conv_channels_last_at(ConvScratch *buf, const float *t, int N, int C, int H, int W, int top, int left, int HP,
                              int WP);
+// One sample of it, on the calling thread: t (C,H,W) -> d (HP,WP,C).
+void conv_channels_last_sample(const float *t, int C, int H, int W, int top, int left, int HP, int WP, float *d);
 
 #endif

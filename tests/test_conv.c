@@ -367,7 +367,11 @@ static void repeatable(void) {
 // The direct forward promises the GEMM path's bits (conv_direct.c sums in
 // the GEMM's K blocks of 256): a training run must not change with the path
 // its forward convolutions take. K = C*KH*KW below one block, across several,
-// and not a multiple of 256; with and without bias; several threads.
+// and not a multiple of 256; with and without bias; batches whose groups of
+// tiles copy their own samples channels-last (tiles straddling samples) and
+// small ones that copy the whole batch first; 1 to 3 threads.
+static int use_threads(int n);
+static int threads_now(void);
 static void direct_same_bits(void) {
     struct { int n, c, h, oc, k, stride, pad, bias; } cases[] = {
         {4, 16, 16, 32, 4, 2, 1, 1},   // K = 256: one block
@@ -375,31 +379,38 @@ static void direct_same_bits(void) {
         {3, 24, 9, 40, 3, 1, 1, 0},    // K = 216, no bias
         {2, 40, 10, 48, 4, 2, 1, 1},   // K = 640: two blocks and a part
         {5, 128, 8, 64, 4, 2, 1, 0},   // K = 2048
+        {40, 64, 16, 128, 4, 2, 1, 1}, // batch 40: 64 pixels a sample, tiles of 12 (or 6) across samples
+        {22, 32, 7, 40, 3, 1, 1, 0},   // 49 pixels a sample: groups that end on a sample's first pixel
     };
-    int bad = 0;
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        t_arena_reset();
-        rand_tensor_seed(900 + (int)k);
-        int xs[4] = {cases[k].n, cases[k].c, cases[k].h, cases[k].h};
-        int ws[4] = {cases[k].oc, cases[k].c, cases[k].k, cases[k].k};
-        Tensor *x = rand_tensor(-1, 1, 4, xs), *w = rand_tensor(-0.3f, 0.3f, 4, ws);
-        Tensor *b = cases[k].bias ? rand_tensor(-1, 1, 1, &cases[k].oc) : NULL;
-        long long m0 = gemm_mac_count();
-        t_set_conv_algo(CONV_GEMM);
-        Tensor *y1 = t_conv2d(x, w, b, cases[k].stride, cases[k].pad);
-        long long m1 = gemm_mac_count();
-        t_set_conv_algo(CONV_DIRECT);
-        Tensor *y2 = t_conv2d(x, w, b, cases[k].stride, cases[k].pad);
-        long long m2 = gemm_mac_count();
-        // bench_gan's GFLOP/s count every product's multiply-adds, the direct kernel's too
-        check(m2 - m1 == m1 - m0 && m1 > m0, "direct forward counts its multiply-adds as the GEMM path does (%lld, %lld)",
-              m2 - m1, m1 - m0);
-        if (!same_bits(y1, y2)) {
-            bad++;
-            check(0, "direct forward, %s -> %s: not the GEMM path's bits", t_shape_str(x), t_shape_str(y1));
+    int bad = 0, nthreads = threads_now();
+    for (int th = 1; th <= 3 && use_threads(th); th++) {
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            t_arena_reset();
+            rand_tensor_seed(900 + (int)k);
+            int xs[4] = {cases[k].n, cases[k].c, cases[k].h, cases[k].h};
+            int ws[4] = {cases[k].oc, cases[k].c, cases[k].k, cases[k].k};
+            Tensor *x = rand_tensor(-1, 1, 4, xs), *w = rand_tensor(-0.3f, 0.3f, 4, ws);
+            Tensor *b = cases[k].bias ? rand_tensor(-1, 1, 1, &cases[k].oc) : NULL;
+            long long m0 = gemm_mac_count();
+            t_set_conv_algo(CONV_GEMM);
+            Tensor *y1 = t_conv2d(x, w, b, cases[k].stride, cases[k].pad);
+            long long m1 = gemm_mac_count();
+            t_set_conv_algo(CONV_DIRECT);
+            Tensor *y2 = t_conv2d(x, w, b, cases[k].stride, cases[k].pad);
+            long long m2 = gemm_mac_count();
+            // bench_gan's GFLOP/s count every product's multiply-adds, the direct kernel's too
+            check(m2 - m1 == m1 - m0 && m1 > m0,
+                  "direct forward counts its multiply-adds as the GEMM path does (%lld, %lld)", m2 - m1, m1 - m0);
+            if (!same_bits(y1, y2)) {
+                bad++;
+                check(0, "direct forward, %d thread(s), %s -> %s: not the GEMM path's bits", th, t_shape_str(x),
+                      t_shape_str(y1));
+            }
         }
     }
-    check(bad == 0, "direct forward: the GEMM path's bits in all %d cases", (int)(sizeof cases / sizeof cases[0]));
+    use_threads(nthreads);
+    check(bad == 0, "direct forward: the GEMM path's bits in all %d cases on 1-3 threads",
+          (int)(sizeof cases / sizeof cases[0]));
     t_set_conv_algo(CONV_DEFAULT);
 }
 
