@@ -4,8 +4,9 @@
 // generator's transposed conv, backward weight), it times
 //   conv    the kernel training runs (CONV_DIRECT, the CPU's default: the
 //           direct forward and backward data of conv_direct.c where they
-//           fit (and, for backward data, pay), the few-channel forward and
-//           weight gradient of conv_first.c for the 1-channel first layer,
+//           fit (and, for backward data, pay), the few-channel forward,
+//           weight gradient and backward data of conv_first.c for the
+//           1-channel first layer (backward data where it fits),
 //           else the implicit-im2col GEMM path), layout changes included;
 //           where a direct kernel fits, one more row, in brackets, times
 //           the other of the two (the GEMM path's, or the direct backward
@@ -146,9 +147,11 @@ int main(int argc, char **argv) {
             // the dispatch passes over (conv_direct.h: CONV_DIRECT_BDATA_PAYS).
             // "direct" is conv_direct.c's kernel, "few-ch" conv_first.c's
             // (an image's first layer).
-            int first = (k == 0 && !conv_direct_fits(s) && conv_first_fits(s)) || (k == 2 && conv_first_fits(s));
-            int fits = k == 0 ? conv_direct_fits(s) || first : k == 1 ? conv_direct_backward_data_fits(s) : first;
-            int direct = fits && (k != 1 || CONV_DIRECT_BDATA_PAYS);
+            int first = (k == 0 && !conv_direct_fits(s) && conv_first_fits(s)) ||
+                        (k == 1 && !conv_direct_backward_data_fits(s) && conv_first_backward_data_fits(s)) ||
+                        (k == 2 && conv_first_fits(s));
+            int fits = k == 0 ? conv_direct_fits(s) || first : k == 1 ? conv_direct_backward_data_fits(s) || first : first;
+            int direct = fits && (k != 1 || first || CONV_DIRECT_BDATA_PAYS);
             const char *how = first ? "few-ch" : "direct";
             char kernel[32], other[32];
             snprintf(kernel, sizeof kernel, "%s%s%s", kinds[k], direct ? ", " : k < 2 ? ", gemm" : "",
