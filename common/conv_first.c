@@ -225,10 +225,11 @@ void conv_first_backward_weight(const ConvShape *s, const float *x, const float 
 // columns are only K = 16 taps, half of an AVX-512 tile, and col2im adds
 // them one float at a time (the taps of a pixel are 4 runs of 4 floats): on
 // a 2-core Zen 5 the call ran at 70-80 GFLOP/s. Here, per output row
-// (n, oh), the row's gy is copied into a panel[oc][ow] once, and the
-// vectors of t over the row's pixels are made TB taps at a time, gy
-// (a vector of pixels) times one broadcast weight, with the accumulators in
-// registers; then the row's t is added into the sample's padded gx.
+// (n, oh), the vectors of t over the row's pixels are made TB taps at a
+// time, gy (a vector of pixels, read in place, or from a zero-padded copy
+// of the row where WO is no whole number of vectors) times one broadcast
+// weight, with the accumulators in registers; then the row's t is added
+// into the sample's padded gx.
 //
 // The same bits as the GEMM path where it takes this kernel
 // (conv_first_backward_data_fits): its t is a single K block (OC <= its
