@@ -150,7 +150,7 @@ int main(int argc, char **argv) {
             int first = (k == 0 && !conv_direct_fits(s) && conv_first_fits(s)) ||
                         (k == 1 && !conv_direct_backward_data_fits(s) && conv_first_backward_data_fits(s)) ||
                         (k == 2 && conv_first_fits(s));
-            int fits = k == 0 ? conv_direct_fits(s) || first : k == 1 ? conv_direct_backward_data_fits(s) || first : first;
+            int fits = first || (k == 0 && conv_direct_fits(s)) || (k == 1 && conv_direct_backward_data_fits(s));
             int direct = fits && (k != 1 || first || CONV_DIRECT_BDATA_PAYS);
             const char *how = first ? "few-ch" : "direct";
             char kernel[32], other[32];

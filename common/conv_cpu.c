@@ -520,7 +520,7 @@ static void gemm_backward_data(const ConvShape *s, const float *gy, const float 
     g.out = workspace(WS_INPUT, padded_floats(s));
     g.bias = b;
     g.gx = gx;
-    int *tab = (int *)workspace(WS_TABLE, (long)NP + CKK);  // fresh memory, used only as ints
+    int *tab = (int *)workspace(WS_TABLE, (long)NP + CKK);  // this slot only ever holds ints
     pixel_offsets(&g, 0, 0, NP, tab);
     column_offsets(&g, 0, CKK, tab + NP);
     g.pix_tab = tab;
