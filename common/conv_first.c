@@ -19,8 +19,10 @@
 // Weight gradient, gw'[oc][k] = sum over pixels j of gy[oc][j] * im2col[k][j]:
 // the sum runs over the whole batch's pixels, so threads take blocks of
 // pixels. For each block the window values are gathered into
-// panel[j][k] (k consecutive) and a register tile of OB_W output channels x
-// one vector of k sums gy (broadcast, read in place) times the panel.
+// panel[j][k] (k consecutive), copied from the current output row's input
+// rows with their padding written out (so a window is KH*C runs of KW
+// floats, no tests), and a register tile of OB_W output channels x one
+// vector of k sums gy (broadcast, read in place) times the panel.
 // Each block's partial sums are kept, and added up in block order at the
 // end.
 //
@@ -42,7 +44,11 @@
 
 #define FIRST_MAX_WO 128  // a panel row's pixels (the panel lives on the stack)
 #define OB 8              // forward: output channels in registers (8 vectors)
-#define OB_W 12           // weight gradient: output channels in registers (12 vectors)
+#if defined(__AVX512F__)
+#define OB_W 16           // weight gradient: output channels in registers (16 of the 32 vectors)
+#else
+#define OB_W 12           // weight gradient: output channels in registers (12 of the 16 vectors)
+#endif
 #define BLOCK_MAX 256     // weight gradient: pixels per block, at most (the GEMM's KC)
 
 int conv_first_fits(const ConvShape *s) {
@@ -120,39 +126,77 @@ void conv_first_forward(const ConvShape *s, const float *x, const float *wt, con
 
 // --- Weight gradient --------------------------------------------------------
 
+// The window values of one output row (n, oh), KH x C input rows with the
+// padding written out: rows[(kh * C + c) * L + S * ow + kw] is the value tap
+// (kh, kw, c) reads for pixel ow, so that a pixel's window is KH*C runs of
+// KW floats with no tests. L = S * (WO - 1) + KW; ROWS_MAX bounds the
+// buffer (larger rows take the tested loop of window_tested).
+#define ROWS_MAX 4096
+
+static int rows_fit(const ConvShape *s) {
+    return (long)s->KH * s->C * (s->stride * (s->WO - 1) + s->KW) <= ROWS_MAX;
+}
+
+static void load_rows(const ConvShape *s, const float *x, int n, int oh, float *rows) {
+    int C = s->C, H = s->H, W = s->W, KH = s->KH, KW = s->KW, S = s->stride, pad = s->pad;
+    int L = S * (s->WO - 1) + KW;
+    for (int kh = 0; kh < KH; kh++)
+        for (int c = 0; c < C; c++) {
+            float *d = rows + (long)(kh * C + c) * L;
+            int ih = oh * S - pad + kh;
+            if (ih < 0 || ih >= H) {
+                memset(d, 0, sizeof(float) * (size_t)L);
+                continue;
+            }
+            const float *xr = x + (((long)n * C + c) * H + ih) * W;
+            for (int i = 0; i < L; i++) {  // i reads column i - pad
+                int iw = i - pad;
+                d[i] = iw >= 0 && iw < W ? xr[iw] : 0.0f;
+            }
+        }
+}
+
+// The window of pixel (n, oh, ow) straight from x, testing each value
+// (where the padded rows do not fit in ROWS_MAX).
+static void window_tested(const ConvShape *s, const float *x, int n, int oh, int ow, float *d) {
+    int C = s->C, H = s->H, W = s->W, KH = s->KH, KW = s->KW, S = s->stride, pad = s->pad;
+    int k = 0, ih0 = oh * S - pad, iw0 = ow * S - pad;
+    for (int kh = 0; kh < KH; kh++) {
+        int ih = ih0 + kh;
+        for (int kw = 0; kw < KW; kw++) {
+            int iw = iw0 + kw;
+            int inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
+            for (int c = 0; c < C; c++, k++) d[k] = inside ? x[(((long)n * C + c) * H + ih) * W + iw] : 0.0f;
+        }
+    }
+}
+
 // One block of pixels j0..j0+len-1 (len <= the GEMM's K block): its partial
 // sums part[oc][k] (OC x kpad), each chained from zero over the block's
 // pixels in order.
 static void weight_block(const ConvShape *s, const float *x, const float *gy, long j0, int len, int kpad,
-                         float *panel, long *gyoff, float *part) {
-    int C = s->C, H = s->H, W = s->W, KH = s->KH, KW = s->KW, S = s->stride, pad = s->pad;
-    int OC = s->OC, HO = s->HO, WO = s->WO, P = HO * WO;
+                         float *panel, long *gyoff, float *rows, float *part) {
+    int C = s->C, KH = s->KH, KW = s->KW, K = KH * KW * C, S = s->stride;
+    int OC = s->OC, HO = s->HO, WO = s->WO, P = HO * WO, L = S * (WO - 1) + KW, fit = rows_fit(s);
     // panel[jj][k] = the window of pixel j0 + jj; gyoff[jj]: where its gy (channel 0) is.
     // (The pixel's place steps along; a division per pixel cost more than its window.)
     int n = (int)(j0 / P), p = (int)(j0 % P), oh = p / WO, ow = p % WO;
+    if (fit) load_rows(s, x, n, oh, rows);
     for (int jj = 0; jj < len; jj++) {
         gyoff[jj] = (long)n * OC * P + (long)oh * WO + ow;
         float *d = panel + (long)jj * kpad;
-        int k = 0, ih0 = oh * S - pad, iw0 = ow * S - pad;
-        if (ih0 >= 0 && ih0 + KH <= H && iw0 >= 0 && iw0 + KW <= W) {  // inside: no tests
-            for (int kh = 0; kh < KH; kh++)
+        if (!fit) window_tested(s, x, n, oh, ow, d);
+        else if (C == 1 && KW == 4)  // the usual first layer: a 4-float run per kernel row
+            for (int kh = 0; kh < KH; kh++) memcpy(d + kh * 4, rows + (long)kh * L + S * ow, 4 * sizeof(float));
+        else
+            for (int kh = 0, k = 0; kh < KH; kh++)
                 for (int kw = 0; kw < KW; kw++)
-                    for (int c = 0; c < C; c++, k++) d[k] = x[(((long)n * C + c) * H + ih0 + kh) * W + iw0 + kw];
-        } else {
-            for (int kh = 0; kh < KH; kh++) {
-                int ih = ih0 + kh;
-                for (int kw = 0; kw < KW; kw++) {
-                    int iw = iw0 + kw;
-                    int inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
-                    for (int c = 0; c < C; c++, k++)
-                        d[k] = inside ? x[(((long)n * C + c) * H + ih) * W + iw] : 0.0f;
-                }
-            }
-        }
-        for (; k < kpad; k++) d[k] = 0.0f;
+                    for (int c = 0; c < C; c++, k++) d[k] = rows[(long)(kh * C + c) * L + S * ow + kw];
+        for (int k = K; k < kpad; k++) d[k] = 0.0f;
         if (++ow == WO) {
             ow = 0;
             if (++oh == HO) oh = 0, n++;
+            if (fit && jj + 1 < len) load_rows(s, x, n, oh, rows);
         }
     }
     int nv = kpad / VL;
@@ -167,7 +211,7 @@ static void weight_block(const ConvShape *s, const float *x, const float *gy, lo
                     vf pv;
                     memcpy(&pv, panel + (long)jj * kpad + v * VL, sizeof pv);
                     const float *g = g0 + gyoff[jj];
-#pragma GCC unroll 12
+#pragma GCC unroll 16
                     for (int o = 0; o < OB_W; o++) acc[o] = fmadd(g[(long)o * P] - (vf){0}, pv, acc[o]);
                 }
             } else {
@@ -196,22 +240,30 @@ void conv_first_backward_weight(const ConvShape *s, const float *x, const float 
 #pragma omp parallel reduction(+ : helped) if (macs >= (1L << 20))
     {
         float panel[BLOCK_MAX * FIRST_MAX_K] __attribute__((aligned(64)));
+        float rows[ROWS_MAX];
         long gyoff[BLOCK_MAX];
 #pragma omp for schedule(dynamic, 1)
         for (long q = 0; q < nblocks; q++) {
             int len = NP - q * kc < kc ? (int)(NP - q * kc) : kc;
-            weight_block(s, x, gy, q * kc, len, kpad, panel, gyoff, part + q * OC * kpad);
+            weight_block(s, x, gy, q * kc, len, kpad, panel, gyoff, rows, part + q * OC * kpad);
 #ifdef _OPENMP
             if (omp_get_thread_num() != 0) helped += (long long)len * OC * K;
 #endif
         }
-        // The blocks added in order, as the GEMM adds its K blocks into C.
+        // The blocks added in order, as the GEMM adds its K blocks into C, a
+        // vector of taps at a time (one float at a time, these dependent adds
+        // took 12% of the call).
 #pragma omp for schedule(static)
         for (int oc = 0; oc < OC; oc++)
-            for (int k = 0; k < K; k++) {
-                float sum = part[(long)oc * kpad + k];
-                for (long q = 1; q < nblocks; q++) sum = part[(q * OC + oc) * kpad + k] + sum;
-                gwt[(long)oc * K + k] = sum;
+            for (int k0 = 0; k0 < kpad; k0 += VL) {
+                vf sum, pq;
+                memcpy(&sum, part + (long)oc * kpad + k0, sizeof sum);
+                for (long q = 1; q < nblocks; q++) {
+                    memcpy(&pq, part + (q * OC + oc) * kpad + k0, sizeof pq);
+                    sum = pq + sum;
+                }
+                int cnt = K - k0 < VL ? K - k0 : VL;
+                memcpy(gwt + (long)oc * K + k0, &sum, sizeof(float) * (size_t)cnt);
             }
     }
     gemm_mac_count_add(macs, helped);

@@ -507,7 +507,8 @@ static void direct_backward_same_bits(void) {
 // pixels that straddle samples), dcgan32's first layer at batch 64, RGB
 // 64x64 (K = 48), a 3x3 kernel at stride 1 with odd sizes and channel
 // counts that are no multiple of the register blocks, K = 63, stride 3,
-// kernels wider than the input (taps that read only padding); with and
+// kernels wider than the input (taps that read only padding), rows too
+// long for the weight gradient's padded-row buffer (ROWS_MAX); with and
 // without bias; 1 to 3 threads.
 static void first_same_bits(void) {
     int tried_bdata = 0, bad_bdata = 0;
@@ -520,6 +521,7 @@ static void first_same_bits(void) {
         {2, 1, 20, 17, 13, 5, 3, 2, 1},    // stride 3, k5
         {3, 1, 1, 1, 6, 3, 1, 1, 1},       // a 1x1 input: taps that reach only padding
         {2, 2, 3, 2, 5, 5, 2, 2, 0},       // the same at stride 2, k5 over a 2-wide input
+        {1, 7, 3, 256, 5, 3, 2, 1, 1},     // padded rows too long for the weight gradient's buffer
     };
     int bad = 0, tried = 0;
     int nthreads = threads_now();
