@@ -57,68 +57,84 @@ int conv_first_fits(const ConvShape *s) {
 
 // --- Forward ----------------------------------------------------------------
 
+// Output rows go in chunks of R consecutive rows of one sample, their
+// panels built first, so that each band of output channels then writes R
+// rows of each channel one after another (a run of R * WO floats) instead
+// of one row of each of OB channels 1 KiB apart.
+#define CHUNK_MAX (FIRST_MAX_K * FIRST_MAX_WO)  // floats of panel per chunk (one row at the most)
+
+// The panel of output row (n, oh): panel[k][ow], the value tap k = (kh,kw,c)
+// reads for pixel ow (0 in the padding).
+static void row_panel(const ConvShape *s, const float *x, int n, int oh, int width, float *panel) {
+    int C = s->C, H = s->H, W = s->W, KH = s->KH, KW = s->KW, S = s->stride, pad = s->pad, WO = s->WO;
+    for (int kh = 0; kh < KH; kh++)
+        for (int kw = 0; kw < KW; kw++)
+            for (int c = 0; c < C; c++) {
+                float *pk = panel + (long)((kh * KW + kw) * C + c) * width;
+                int ih = oh * S - pad + kh;
+                if (ih < 0 || ih >= H) {
+                    memset(pk, 0, sizeof(float) * (size_t)width);
+                    continue;
+                }
+                const float *xr = x + (((long)n * C + c) * H + ih) * W;
+                // pixels lo..hi-1 read inside the row; the others read padding
+                int lo = pad - kw > 0 ? (pad - kw + S - 1) / S : 0;
+                int last = W - 1 + pad - kw;  // S * (the last pixel) at most
+                int hi = last < 0 ? 0 : last / S + 1;
+                if (hi > WO) hi = WO;
+                if (lo > hi) lo = hi;
+                for (int ow = 0; ow < lo; ow++) pk[ow] = 0.0f;
+                for (int ow = lo; ow < hi; ow++) pk[ow] = xr[ow * S - pad + kw];
+                for (int ow = hi; ow < width; ow++) pk[ow] = 0.0f;
+            }
+}
+
 void conv_first_forward(const ConvShape *s, const float *x, const float *wt, const float *b, float *y) {
-    int C = s->C, H = s->H, W = s->W, KH = s->KH, KW = s->KW, K = KH * KW * C, S = s->stride, pad = s->pad;
-    int OC = s->OC, HO = s->HO, WO = s->WO, nv = (WO + VL - 1) / VL, width = nv * VL;
-    long rows = (long)s->N * HO, macs = rows * WO * OC * K;
+    int K = s->KH * s->KW * s->C, OC = s->OC, HO = s->HO, WO = s->WO, nv = (WO + VL - 1) / VL, width = nv * VL;
+    int R = CHUNK_MAX / (K * width);  // rows a chunk, >= 1 (K <= FIRST_MAX_K, WO <= FIRST_MAX_WO)
+    if (R > HO) R = HO;
+    int per = (HO + R - 1) / R;  // chunks a sample
+    long chunks = (long)s->N * per, macs = (long)s->N * HO * WO * OC * K;
     long long helped = 0;
 #pragma omp parallel for schedule(static) reduction(+ : helped) if (macs >= (1L << 20))
-    for (long r = 0; r < rows; r++) {
-        int n = (int)(r / HO), oh = (int)(r % HO);
+    for (long q = 0; q < chunks; q++) {
+        int n = (int)(q / per), oh0 = (int)(q % per) * R, rows = HO - oh0 < R ? HO - oh0 : R;
 #ifdef _OPENMP
-        if (omp_get_thread_num() != 0) helped += (long long)WO * OC * K;
+        if (omp_get_thread_num() != 0) helped += (long long)rows * WO * OC * K;
 #endif
-        // panel[k][ow]: the value tap k = (kh,kw,c) reads for pixel ow (0 in the padding)
-        float panel[FIRST_MAX_K * FIRST_MAX_WO] __attribute__((aligned(64)));
-        for (int kh = 0; kh < KH; kh++)
-            for (int kw = 0; kw < KW; kw++)
-                for (int c = 0; c < C; c++) {
-                    float *pk = panel + (long)((kh * KW + kw) * C + c) * width;
-                    int ih = oh * S - pad + kh;
-                    if (ih < 0 || ih >= H) {
-                        memset(pk, 0, sizeof(float) * (size_t)width);
-                        continue;
-                    }
-                    const float *xr = x + (((long)n * C + c) * H + ih) * W;
-                    // pixels lo..hi-1 read inside the row; the others read padding
-                    int lo = pad - kw > 0 ? (pad - kw + S - 1) / S : 0;
-                    int last = W - 1 + pad - kw;  // S * (the last pixel) at most
-                    int hi = last < 0 ? 0 : last / S + 1;
-                    if (hi > WO) hi = WO;
-                    if (lo > hi) lo = hi;
-                    for (int ow = 0; ow < lo; ow++) pk[ow] = 0.0f;
-                    for (int ow = lo; ow < hi; ow++) pk[ow] = xr[ow * S - pad + kw];
-                    for (int ow = hi; ow < width; ow++) pk[ow] = 0.0f;
-                }
+        float panel[CHUNK_MAX] __attribute__((aligned(64)));
+        for (int r = 0; r < rows; r++) row_panel(s, x, n, oh0 + r, width, panel + (long)r * K * width);
         for (int oc0 = 0; oc0 < OC; oc0 += OB) {
             int ob = OC - oc0 < OB ? OC - oc0 : OB;
             const float *w0 = wt + (long)oc0 * K;
-            for (int v = 0; v < nv; v++) {
-                vf acc[OB];
-                for (int o = 0; o < OB; o++) acc[o] = (vf){0};
-                if (ob == OB) {
-                    for (int k = 0; k < K; k++) {
-                        vf xv;
-                        memcpy(&xv, panel + (long)k * width + v * VL, sizeof xv);
+            for (int r = 0; r < rows; r++)
+                for (int v = 0; v < nv; v++) {
+                    const float *pr = panel + (long)r * K * width + v * VL;
+                    vf acc[OB];
+                    for (int o = 0; o < OB; o++) acc[o] = (vf){0};
+                    if (ob == OB) {
+                        for (int k = 0; k < K; k++) {
+                            vf xv;
+                            memcpy(&xv, pr + (long)k * width, sizeof xv);
 #pragma GCC unroll 8
-                        for (int o = 0; o < OB; o++) acc[o] = fmadd(w0[(long)o * K + k] - (vf){0}, xv, acc[o]);
+                            for (int o = 0; o < OB; o++) acc[o] = fmadd(w0[(long)o * K + k] - (vf){0}, xv, acc[o]);
+                        }
+                    } else {
+                        for (int k = 0; k < K; k++) {
+                            vf xv;
+                            memcpy(&xv, pr + (long)k * width, sizeof xv);
+                            for (int o = 0; o < ob; o++) acc[o] = fmadd(w0[(long)o * K + k] - (vf){0}, xv, acc[o]);
+                        }
                     }
-                } else {
-                    for (int k = 0; k < K; k++) {
-                        vf xv;
-                        memcpy(&xv, panel + (long)k * width + v * VL, sizeof xv);
-                        for (int o = 0; o < ob; o++) acc[o] = fmadd(w0[(long)o * K + k] - (vf){0}, xv, acc[o]);
+                    int cnt = WO - v * VL < VL ? WO - v * VL : VL;
+                    for (int o = 0; o < ob; o++) {
+                        // The GEMM path's store adds the bias, or 0, onto the sum.
+                        vf out = acc[o] + (b ? b[oc0 + o] : 0.0f);
+                        float *dst = y + (((long)n * OC + oc0 + o) * HO + oh0 + r) * WO + v * VL;
+                        if (cnt == VL) memcpy(dst, &out, sizeof out);  // a size the compiler sees: one vector store
+                        else memcpy(dst, &out, sizeof(float) * (size_t)cnt);
                     }
                 }
-                int cnt = WO - v * VL < VL ? WO - v * VL : VL;
-                for (int o = 0; o < ob; o++) {
-                    // The GEMM path's store adds the bias, or 0, onto the sum.
-                    vf out = acc[o] + (b ? b[oc0 + o] : 0.0f);
-                    float *dst = y + (((long)n * OC + oc0 + o) * HO + oh) * WO + v * VL;
-                    if (cnt == VL) memcpy(dst, &out, sizeof out);  // a size the compiler sees: one vector store
-                    else memcpy(dst, &out, sizeof(float) * (size_t)cnt);
-                }
-            }
         }
     }
     gemm_mac_count_add(macs, helped);
