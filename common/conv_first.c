@@ -187,6 +187,13 @@ static void window_tested(const ConvShape *s, const float *x, int n, int oh, int
     }
 }
 
+// Asks for the cache line at g in each of `count` channels, P floats apart
+// (gy's channels are 1 KiB apart for 16x16 outputs: more streams than the
+// hardware's prefetcher follows, and each only 16 lines long).
+static inline void prefetch_band(const float *g, int P, int count) {
+    for (int o = 0; o < count; o++) __builtin_prefetch(g + (long)o * P);
+}
+
 // One block of pixels j0..j0+len-1 (len <= the GEMM's K block): its partial
 // sums part[oc][k] (OC x kpad), each chained from zero over the block's
 // pixels in order.
@@ -209,6 +216,7 @@ static void weight_block(const ConvShape *s, const float *x, const float *gy, lo
                 for (int kw = 0; kw < KW; kw++)
                     for (int c = 0; c < C; c++, k++) d[k] = rows[(long)(kh * C + c) * L + S * ow + kw];
         for (int k = K; k < kpad; k++) d[k] = 0.0f;
+        if (jj == 0 || (gyoff[jj] & 15) == 0) prefetch_band(gy + gyoff[jj], P, OC < OB_W ? OC : OB_W);
         if (++ow == WO) {
             ow = 0;
             if (++oh == HO) oh = 0, n++;
@@ -223,10 +231,13 @@ static void weight_block(const ConvShape *s, const float *x, const float *gy, lo
             vf acc[OB_W];
             for (int o = 0; o < OB_W; o++) acc[o] = (vf){0};
             if (ob == OB_W) {
+                int next = v == 0 ? OC - oc0 - OB_W : 0;  // the next band's channels, fetched ahead once
+                if (next > OB_W) next = OB_W;
                 for (int jj = 0; jj < len; jj++) {
                     vf pv;
                     memcpy(&pv, panel + (long)jj * kpad + v * VL, sizeof pv);
                     const float *g = g0 + gyoff[jj];
+                    if (next > 0 && (jj == 0 || (gyoff[jj] & 15) == 0)) prefetch_band(g + (long)OB_W * P, P, next);
 #pragma GCC unroll 16
                     for (int o = 0; o < OB_W; o++) acc[o] = fmadd(g[(long)o * P] - (vf){0}, pv, acc[o]);
                 }
@@ -313,6 +324,8 @@ void conv_first_backward_weight(const ConvShape *s, const float *x, const float 
 #define TB 8   // 16 vector registers
 #endif
 
+#define PF_ROWS 2
+
 int conv_first_backward_data_fits(const ConvShape *s) {
     GemmRowBlocks rb;
     gemm_row_blocks(1, 1, 1, 1, &rb);  // the block sizes; the pieces do not matter here
@@ -356,6 +369,10 @@ void conv_first_backward_data(const ConvShape *s, const float *gy, const float *
                 }
                 gyr = panel, ld = width;
             }
+            if (oh + PF_ROWS < HO)  // the row PF_ROWS below: its OC pieces are 1 KiB apart, too many streams to foresee
+                for (int oc = 0; oc < OC; oc++)
+                    for (int ow = 0; ow < WO; ow += 64 / (int)sizeof(float))
+                        __builtin_prefetch(gy + (((long)n * OC + oc) * HO + oh + PF_ROWS) * WO + ow);
             for (int v = 0; v < nv; v++)
                 for (int k0 = 0; k0 < K; k0 += TB) {
                     int tb = K - k0 < TB ? K - k0 : TB;
