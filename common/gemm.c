@@ -142,8 +142,9 @@ static void pack_b(int trans, const float *B, int ldb, int k0, int kc, int j0, i
 // hold garbage or NaN, as BLAS allows). A C with a store function gets the
 // tile instead (spilled to memory: ~400 floats against kc * 384 FMAs).
 
-static void micro_kernel(int kc, const float *restrict Ap, const float *restrict Bp, const GemmOutput *out,
-                         float beta, int i0, int j0, int mr, int nr) {
+static inline __attribute__((always_inline)) void micro_tile(int rows, int kc, const float *restrict Ap,
+                                                             const float *restrict Bp, const GemmOutput *out,
+                                                             float beta, int i0, int j0, int mr, int nr) {
     vf acc[MR][NV];
     for (int i = 0; i < MR; i++)
         for (int v = 0; v < NV; v++) acc[i][v] = (vf){0};
@@ -152,7 +153,7 @@ static void micro_kernel(int kc, const float *restrict Ap, const float *restrict
         vf b0 = b[0], b1 = b[1];
         const float *a = Ap + (long)k * MR;
 #pragma GCC unroll 16
-        for (int i = 0; i < MR; i++) {
+        for (int i = 0; i < rows; i++) {
             // Broadcast one A value to every lane. (x - 0 == x for every x,
             // so this folds to a plain broadcast; x + 0 would not: -0 + 0 = +0.)
             vf ai = a[i] - (vf){0};
@@ -163,8 +164,8 @@ static void micro_kernel(int kc, const float *restrict Ap, const float *restrict
     float alpha = out->alpha;
     float *C = out->store ? NULL : out->data + (long)i0 * out->ld + j0;  // data is NULL with a store
     int ldc = out->ld;
-    if (!out->store && mr == MR && nr == NR) {
-        for (int i = 0; i < MR; i++)
+    if (!out->store && mr == rows && nr == NR) {
+        for (int i = 0; i < rows; i++)
             for (int v = 0; v < NV; v++) {
                 float *c = C + (long)i * ldc + v * VL;
                 vf r = acc[i][v] * alpha;
@@ -190,6 +191,18 @@ static void micro_kernel(int kc, const float *restrict Ap, const float *restrict
             float *c = C + (long)i * ldc + j;
             *c = alpha * tile[i][j] + (beta != 0.0f ? beta * *c : 0.0f);
         }
+}
+
+// The tile's rows past C's last one are zeros in Ap: an edge sliver of C
+// that fills at most two thirds (or one third) of the MR rows runs a tile of
+// that many rows, skipping the FMAs on the padding (a layer of 128 channels
+// is 10 slivers of 12 and one of 8; a batch of 64, 5 and one of 4). The rows
+// it does compute get the same FMAs in the same order: the same bits.
+static void micro_kernel(int kc, const float *restrict Ap, const float *restrict Bp, const GemmOutput *out,
+                         float beta, int i0, int j0, int mr, int nr) {
+    if (mr > MR * 2 / 3) micro_tile(MR, kc, Ap, Bp, out, beta, i0, j0, mr, nr);
+    else if (mr > MR / 3) micro_tile(MR * 2 / 3, kc, Ap, Bp, out, beta, i0, j0, mr, nr);
+    else micro_tile(MR / 3, kc, Ap, Bp, out, beta, i0, j0, mr, nr);
 }
 
 // ---------------------------------------------------------------------------
