@@ -391,12 +391,14 @@ void conv_direct_backward_data(const ConvShape *s, const float *gy, const float 
         // a tenth of the tile's multiply-adds).
         long j0 = t0 * MR, jend = t1 * MR < np ? t1 * MR : np;
         int n = (int)(j0 / per), a = (int)(j0 % per) / p->nw, c = (int)(j0 % per) % p->nw, nfew = -1, few = 0;
+        long lo = 0;  // the first row of the GEMM's piece that sample n is in
         for (long j = j0; j < jend; j++) {
             int g = (int)((j - j0) / MR), i = (int)((j - j0) % MR), qh = p->qh0 + a, qw = p->qw0 + c;
             a0[g][i] = gyp + (((long)n * HOP + qh + top) * WOP + qw + left) * OC;
             out[g][i] = ((long)n * C * H + (p->rh - pad + S * qh)) * W + (p->rw - pad + S * qw);
             if (n != nfew) {  // the GEMM path's order: the piece of rows (whole samples) n is in...
-                long lo = (long)n * P / rb.piece * rb.piece, m = NP - lo < rb.piece ? NP - lo : rb.piece;
+                lo = (long)n * P / rb.piece * rb.piece;
+                long m = NP - lo < rb.piece ? NP - lo : rb.piece;
                 few = m <= rb.few_rows;
                 nfew = n;
             }
@@ -408,8 +410,9 @@ void conv_direct_backward_data(const ConvShape *s, const float *gy, const float 
                 if (oh < 0 || oh >= HO || ow < 0 || ow >= WO) continue;  // no such output pixel: nothing added
                 int t = (p->rh + S * u) * KW + p->rw + S * v;  // the tap: its columns (t, c) in the GEMM
                 long jt = (long)n * P + (long)oh * WO + ow;     // the GEMM row it comes from
-                // ...then bands of rows before slivers of columns, or the columns first
-                long kt = few ? t : (jt / MR) * KK + t;
+                // ...then bands of rows (counted from the piece's first row) before
+                // slivers of columns, or the columns first
+                long kt = few ? t : ((jt - lo) / MR) * KK + t;
                 int at = k++;
                 for (; at > 0 && key[at - 1] > kt; at--) key[at] = key[at - 1], ord[at] = ord[at - 1];
                 key[at] = kt;

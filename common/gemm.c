@@ -341,7 +341,7 @@ static int gcd(int a, int b) { return b ? gcd(b, a % b) : a; }
 // columns, in pieces of `piece`, on `threads` threads (1: one gemm_rect call
 // for the whole of C).
 typedef struct {
-    int threads, split_m, len, piece, pieces, step;  // len: rows (split_m) or columns of C
+    int threads, split_m, len, piece, pieces, step;  // len: rows (split_m) or columns of C; step: lcm(tile, unit)
 } GemmPlan;
 
 static GemmPlan gemm_plan(int M, int N, int K, int unit_m, int unit_n) {
@@ -355,8 +355,15 @@ static GemmPlan gemm_plan(int M, int N, int K, int unit_m, int unit_n) {
     int tile = p.split_m ? MR : NR, unit = p.split_m ? unit_m : unit_n, len = p.split_m ? M : N;
     p.len = len;
     if (!unit_m && !unit_n) p.threads = 1;
-    int step = unit ? tile / gcd(tile, unit) * unit : tile;  // lcm(tile, unit)
-    p.step = step;
+    int whole = unit ? tile / gcd(tile, unit) * unit : tile;  // lcm(tile, unit): whole tiles and units
+    // Pieces are whole units; where a unit is at least a tile (a conv's
+    // samples of pixels), not necessarily whole tiles as well: a piece then
+    // ends on an edge sliver (its own short tile) rather than the pieces
+    // being uneven. (With lcm(12, 16) = 48, the 1024 rows of wgangp32's
+    // 128 -> 256 backward data went 528 to one thread and 496 to the other,
+    // which sat idle for 7% of the call.)
+    int step = unit >= tile ? unit : whole;
+    p.step = whole;
     // Threads take pieces of C from a shared counter (dynamic schedule)
     // rather than one fixed share each: on a machine whose cores are busy
     // with other work too, a thread that waits for a core would otherwise
@@ -390,9 +397,11 @@ static int few_rows(int m, int K) { return m <= MC && K <= K_WHOLE; }
 // pieces are cut into sub-pieces of `sub` (whole steps) that the threads
 // share out. A sub-piece keeps its piece's path (few_rows of the piece's
 // length), so the order in which a store gets its tiles does not change
-// (gemm_row_blocks describes it by the plan's pieces). The backward data
-// of wgangp32's 64 -> 128 layer (4096 rows in pieces of 576: 7 and a
-// piece of 64) ran 4 pieces on one thread and 3 and a bit on the other.
+// (gemm_row_blocks describes it by the plan's pieces); sub-pieces are whole
+// tiles and whole units (p->step), so a piece's bands of MR rows stay where
+// they were. (The backward data of wgangp32's 64 -> 128 layer, when its
+// pieces were whole tiles as well, 4096 rows in pieces of 576: 7 and a
+// piece of 64, ran 4 pieces on one thread and 3 and a bit on the other.)
 typedef struct {
     int whole;          // pieces handed out whole: the first `whole` of the plan
     int sub, ksub;      // after them, the plan's pieces in sub-pieces of sub rows (ksub per full piece)

@@ -207,7 +207,9 @@ void k_gemm_ex(int M, int N, int K, const GemmOperand *A, const GemmOperand *B, 
 // a piece runs on one thread, or, in a last round that would leave a thread
 // idle, is shared out in sub-pieces of whole units that keep its order.
 // With K <= kc and N <= nc (one block of each):
-// a piece of more than few_rows rows hands over bands of mr rows in order,
+// a piece of more than few_rows rows hands over bands of mr rows in order
+// (counted from the piece's first row: a piece is whole units of rows, not
+// necessarily whole bands, and its last band may be short),
 // each band's slivers of nr columns in order; a piece of at most few_rows
 // rows hands over the slivers in order, each sliver's bands in order.
 // Within a tile, rows in order.

@@ -231,21 +231,23 @@ static void rows_hook_cases(void) {
 // col2im's bits): within each unit of rows, with K and N in one block,
 // bands of mr rows before slivers of nr columns when the plan's piece the
 // unit is in has more than few_rows rows, slivers first when it has fewer.
-// Each unit's tiles are recorded in the order they come (a unit is on one
-// thread at a time), on 2 and on 3 threads, with 4096 rows in units of 64:
-// the plan's pieces (576 rows: 7 and a short one) then leave a thread idle
-// in the last round, so k_gemm_ex shares that round out in smaller pieces,
-// which must keep their piece's order.
+// Bands are counted from the first row of the piece: a piece is whole units,
+// here 512 rows, which is no whole number of bands (12 rows with AVX-512
+// and NEON, 6 otherwise). Each unit's tiles are recorded in the order they
+// come (a unit is on one thread at a time), on 2 and on 3 threads, with
+// 4096 rows in units of 64: on 3 threads the plan's 8 pieces would leave a
+// thread idle in the last round, so k_gemm_ex shares that round out in
+// smaller pieces, which must keep their piece's order.
 typedef struct {
-    int unit, nr, mr, slivers;
-    int *seq, *len;  // per unit: (band, sliver) keys in the order they came
+    int unit, nr, mr, slivers, piece;
+    int *seq, *len;  // per unit: (band in its piece, sliver) keys in the order they came
     int cap;
 } OrderRun;
 
 static void order_store(const void *ctx, int i0, int j0, int mr, int nr, const float *tile, int ldt, int first) {
     (void)nr, (void)tile, (void)ldt, (void)first;
     const OrderRun *o = ctx;
-    int band = i0 / o->mr, sliver = j0 / o->nr;
+    int band = (i0 - i0 / o->piece * o->piece) / o->mr, sliver = j0 / o->nr;
     for (int u = i0 / o->unit; u <= (i0 + mr - 1) / o->unit; u++)
         if (o->len[u] < o->cap) o->seq[(long)u * o->cap + o->len[u]++] = band * o->slivers + sliver;
 }
@@ -263,7 +265,7 @@ static void order_cases(void) {
         GemmRowBlocks rb;
         gemm_row_blocks(M, N, K, unit, &rb);
         int slivers = (N + rb.nr - 1) / rb.nr, units = M / unit, cap = (unit / rb.mr + 2) * slivers;
-        OrderRun o = {unit, rb.nr, rb.mr, slivers, malloc(sizeof(int) * (size_t)units * cap),
+        OrderRun o = {unit, rb.nr, rb.mr, slivers, rb.piece, malloc(sizeof(int) * (size_t)units * cap),
                       calloc((size_t)units, sizeof(int)), cap};
         GemmOperand A = {a, K, 0, NULL, NULL}, B = {b, N, 0, NULL, NULL};
         GemmOutput C = {NULL, 0, 1.0f, 0.0f, order_store, &o, unit, 0, NULL};
@@ -271,7 +273,8 @@ static void order_cases(void) {
         int wrong = 0;
         for (int u = 0; u < units; u++) {
             long lo = (long)u * unit / rb.piece * rb.piece, m = M - lo < rb.piece ? M - lo : rb.piece;
-            int few = m <= rb.few_rows, b0 = u * unit / rb.mr, b1 = (u * unit + unit - 1) / rb.mr, k = 0, bad = 0;
+            int few = m <= rb.few_rows, b0 = (int)((u * unit - lo) / rb.mr), b1 = (int)((u * unit + unit - 1 - lo) / rb.mr);
+            int k = 0, bad = 0;
             int bands = b1 - b0 + 1;
             for (int q = 0; q < bands * slivers; q++) {  // the q-th tile this unit should get
                 int band = b0 + (few ? q % bands : q / slivers), sliver = few ? q / bands : q % slivers;
