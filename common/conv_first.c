@@ -324,7 +324,7 @@ void conv_first_backward_weight(const ConvShape *s, const float *x, const float 
 #define TB 8   // 16 vector registers
 #endif
 
-#define PF_ROWS 2
+#define PF_ROWS 2  // backward data: gy read this many output rows ahead (prefetched)
 
 int conv_first_backward_data_fits(const ConvShape *s) {
     GemmRowBlocks rb;

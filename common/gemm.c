@@ -341,7 +341,7 @@ static int gcd(int a, int b) { return b ? gcd(b, a % b) : a; }
 // columns, in pieces of `piece`, on `threads` threads (1: one gemm_rect call
 // for the whole of C).
 typedef struct {
-    int threads, split_m, len, piece, pieces, step;  // len: rows (split_m) or columns of C; step: lcm(tile, unit)
+    int threads, split_m, len, piece, pieces, whole;  // len: rows (split_m) or columns of C; whole: lcm(tile, unit)
 } GemmPlan;
 
 static GemmPlan gemm_plan(int M, int N, int K, int unit_m, int unit_n) {
@@ -349,8 +349,8 @@ static GemmPlan gemm_plan(int M, int N, int K, int unit_m, int unit_n) {
 #ifdef _OPENMP
     if ((long)M * N * K >= PAR_MIN_FLOPS && !omp_in_parallel()) p.threads = omp_get_max_threads();
 #endif
-    // Split along the longer side that may be split, in steps that are whole
-    // tiles and whole units.
+    // Split along the longer side that may be split, in steps of whole units
+    // (and whole tiles, below).
     p.split_m = unit_m && (M >= N || !unit_n);
     int tile = p.split_m ? MR : NR, unit = p.split_m ? unit_m : unit_n, len = p.split_m ? M : N;
     p.len = len;
@@ -363,7 +363,7 @@ static GemmPlan gemm_plan(int M, int N, int K, int unit_m, int unit_n) {
     // 128 -> 256 backward data went 528 to one thread and 496 to the other,
     // which sat idle for 7% of the call.)
     int step = unit >= tile ? unit : whole;
-    p.step = whole;
+    p.whole = whole;
     // Threads take pieces of C from a shared counter (dynamic schedule)
     // rather than one fixed share each: on a machine whose cores are busy
     // with other work too, a thread that waits for a core would otherwise
@@ -398,7 +398,7 @@ static int few_rows(int m, int K) { return m <= MC && K <= K_WHOLE; }
 // share out. A sub-piece keeps its piece's path (few_rows of the piece's
 // length), so the order in which a store gets its tiles does not change
 // (gemm_row_blocks describes it by the plan's pieces); sub-pieces are whole
-// tiles and whole units (p->step), so a piece's bands of MR rows stay where
+// tiles and whole units (p->whole), so a piece's bands of MR rows stay where
 // they were. (The backward data of wgangp32's 64 -> 128 layer, when its
 // pieces were whole tiles as well, 4096 rows in pieces of 576: 7 and a
 // piece of 64, ran 4 pieces on one thread and 3 and a bit on the other.)
@@ -410,7 +410,7 @@ typedef struct {
 
 static GemmSplit gemm_split(const GemmPlan *p) {
     GemmSplit sp = {p->pieces, p->piece, 1, p->pieces};
-    int T = p->threads, len = p->len, step = p->step;
+    int T = p->threads, len = p->len, step = p->whole;
     if (T <= 1 || p->pieces <= T || T > 64) return sp;
     // Round robin over whole pieces: the busiest thread's rows against an even share.
     long most = 0;

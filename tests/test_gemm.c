@@ -273,7 +273,8 @@ static void order_cases(void) {
         int wrong = 0;
         for (int u = 0; u < units; u++) {
             long lo = (long)u * unit / rb.piece * rb.piece, m = M - lo < rb.piece ? M - lo : rb.piece;
-            int few = m <= rb.few_rows, b0 = (int)((u * unit - lo) / rb.mr), b1 = (int)((u * unit + unit - 1 - lo) / rb.mr);
+            int few = m <= rb.few_rows, b0 = (int)((u * unit - lo) / rb.mr);
+            int b1 = (int)((u * unit + unit - 1 - lo) / rb.mr);
             int k = 0, bad = 0;
             int bands = b1 - b0 + 1;
             for (int q = 0; q < bands * slivers; q++) {  // the q-th tile this unit should get
