@@ -21,7 +21,11 @@
 // their rate; the rest of the step is batch norm, activations, Adam,
 // allocation and the graph.
 //
-// Usage: bench_gan [--only NAME] [--iters N] [--warmup N] [--threads N] [--no-freeze]
+// --layers adds, after each workload, the conv kernels' time per layer
+// (kernel and shape, as ops_conv.c counts it): calls, ms per iteration, the
+// mean and fastest call and GFLOP/s; shares of the step's conv time.
+//
+// Usage: bench_gan [--only NAME] [--iters N] [--warmup N] [--threads N] [--no-freeze] [--layers]
 #include "cpu_features.h"
 #include "exercises.h"
 #include "ops.h"
@@ -283,19 +287,42 @@ static double now(void) { return clock_seconds(CLOCK_MONOTONIC); }
 // with several threads, how much the team spent spinning at barriers).
 static double cpu_now(void) { return clock_seconds(CLOCK_PROCESS_CPUTIME_ID); }
 
+// The conv kernels' time per (kernel, shape) over the timed iterations.
+static void print_layers(int iters, double conv_ms) {
+    static ConvStat st[CONV_STATS_MAX];
+    static const char *kname[] = {"forward", "backward data", "backward weight"};
+    int n = t_conv_stats(st, CONV_STATS_MAX);
+    if (n > CONV_STATS_MAX) n = CONV_STATS_MAX;
+    if (n == 0) return;  // no convolutions (mlp_b64)
+    printf("  %-15s %-34s %6s %9s %9s %9s %8s %6s\n", "conv kernel", "x (N,C,H,W) -> y (OC,HO,WO), k/s/p", "calls",
+           "ms/iter", "ms/call", "fastest", "GFLOP/s", "share");
+    for (int i = 0; i < n; i++) {
+        const ConvShape *c = &st[i].shape;
+        char shape[64];
+        snprintf(shape, sizeof shape, "%d,%d,%dx%d -> %d,%dx%d, %d/%d/%d", c->N, c->C, c->H, c->W, c->OC, c->HO, c->WO,
+                 c->KH, c->stride, c->pad);
+        double macs = (double)c->N * c->OC * c->HO * c->WO * c->C * c->KH * c->KW;
+        double mean = st[i].seconds / st[i].calls;
+        printf("  %-15s %-34s %6.1f %9.2f %9.3f %9.3f %8.1f %5.1f%%\n", kname[st[i].kernel], shape,
+               (double)st[i].calls / iters, st[i].seconds * 1e3 / iters, mean * 1e3, st[i].min_seconds * 1e3,
+               2.0 * macs / mean * 1e-9, conv_ms > 0 ? 100.0 * st[i].seconds * 1e3 / iters / conv_ms : 0.0);
+    }
+}
+
 int main(int argc, char **argv) {
     const char *only = "";
-    int iters = 5, warmup = -1;
+    int iters = 5, warmup = -1, layers = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "--iters") && i + 1 < argc) iters = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) warmup = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-freeze")) freeze_d = 0;
+        else if (!strcmp(argv[i], "--layers")) layers = 1;
 #ifdef _OPENMP
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) omp_set_num_threads(atoi(argv[++i]));
 #endif
         else {
-            fprintf(stderr, "error: unknown argument %s\nHINT: bench_gan [--only NAME] [--iters N] [--warmup N] [--threads N] [--no-freeze]\n", argv[i]);
+            fprintf(stderr, "error: unknown argument %s\nHINT: bench_gan [--only NAME] [--iters N] [--warmup N] [--threads N] [--no-freeze] [--layers]\n", argv[i]);
             return 2;
         }
     }
@@ -324,6 +351,7 @@ int main(int argc, char **argv) {
         double t0 = now(), c0 = cpu_now();
         long long macs0 = gemm_mac_count(), helpers0 = gemm_mac_count_helpers();
         double conv0 = t_conv_seconds(CONV_DEFAULT);
+        t_conv_stats_reset();
         for (int i = 0; i < iters; i++) iteration(&b);
         double ms = (now() - t0) * 1e3 / iters, cpu_ms = (cpu_now() - c0) * 1e3 / iters;
         double macs = (double)(gemm_mac_count() - macs0) / iters;
@@ -338,6 +366,7 @@ int main(int argc, char **argv) {
                macs > 0 ? 100.0 * helped / macs : 0.0, conv_ms,
                conv_ms > 0 ? 2.0 * macs / conv_ms * 1e-6 : 0.0,
                freeze_d ? "with D frozen" : "with D's weight gradients (--no-freeze)");
+        if (layers) print_layers(iters, conv_ms);
         fflush(stdout);
     }
     return 0;

@@ -12,6 +12,8 @@
 # 1) runs ours and PyTorch N times in turns and keeps the best of each;
 # TORCH_BENCH points at torch_gan_bench.py (default ../shared/bench/ beside
 # the repository); PYTHON picks the interpreter (default /usr/bin/python3).
+# BENCH_LAYERS=1 prints, under each of our GAN rounds, the conv kernels' time
+# per layer (bench_gan --layers).
 # BENCH_ONLY=machine|gemm|convs|gan runs one section (gemm and gan measure the
 # machine's peak first anyway, for their "% of peak" columns).
 # BENCH_CORETYPES="default Haswell SkylakeX ..." runs the OpenBLAS side (the
@@ -245,19 +247,23 @@ section_gan() {
         echo "PyTorch side skipped: $PYTHON cannot import torch. HINT: apt-get install python3-torch"
         torch=0
     fi
-    local rows=() w r line ms ours peak theirs gflops busy conv cg g_before g_after g1024 conv_rate best_set status=0
+    local layers=""
+    [ "${BENCH_LAYERS:-0}" = 1 ] && layers=--layers
+    local rows=() w r out line ms ours peak theirs gflops busy conv cg g_before g_after g1024 conv_rate best_set status=0
     for w in "${workloads[@]}"; do
         ours="" peak="" theirs="" gflops="" busy="" conv="" conv_rate="" best_set=-
         for ((r = 0; r < rounds; r++)); do
             g_before=$(gemm1024)
             # shellcheck disable=SC2046  # gan_iters prints several flags
-            line=$("$exe" --only "$w" --threads "$THREADS" $(gan_iters "$w") | grep "^bench $w ")
+            out=$("$exe" --only "$w" --threads "$THREADS" $(gan_iters "$w") $layers)
+            line=$(echo "$out" | grep "^bench $w ")
             if [ -z "$line" ]; then
                 echo "bench_gan: no result for $w"
                 status=1
                 continue
             fi
             echo "$line"
+            [ -n "$layers" ] && echo "$out" | grep '^  '
             ms=$(echo "$line" | awk '{print $4}')
             cg=$(echo "$line" | sed -n 's/.*conv [0-9.]* ms\/iter \([0-9.]*\) GFLOP\/s.*/\1/p')
             g1024=""

@@ -83,6 +83,21 @@ void t_set_conv_algo(ConvAlgo algo);
 ConvAlgo t_get_conv_algo(void);
 double t_conv_seconds(ConvAlgo algo);   // time spent in CPU conv kernels so far, per variant
 size_t t_conv_workspace_bytes(void);    // scratch the conv kernels hold (reused, outside the arena)
+// The same time per kernel and shape: one entry for each (kernel, ConvShape)
+// run on the CPU since the last reset, in the order first seen (at most
+// CONV_STATS_MAX; later new shapes are counted in t_conv_seconds only).
+// bench_gan --layers prints them, to show which layer runs slowly.
+#define CONV_STATS_MAX 64
+typedef enum { CONV_K_FORWARD, CONV_K_BACKWARD_DATA, CONV_K_BACKWARD_WEIGHT } ConvKernel;
+typedef struct {
+    ConvKernel kernel;
+    ConvShape shape;       // the forward geometry (kernels.h), whichever op ran the kernel
+    long calls;
+    double seconds;        // in all calls
+    double min_seconds;    // the fastest call
+} ConvStat;
+int t_conv_stats(ConvStat *out, int max);  // copies min(max, count) entries; returns count
+void t_conv_stats_reset(void);
 
 // --- normalization ------------------------------------------------------------
 // Batch norm over (N,H,W) per channel; x (N,C,H,W) or (N,C). training: batch statistics (biased

@@ -21,6 +21,7 @@
 #include "conv_cpu.h"
 #include "conv_tiled.h"
 
+#include <string.h>
 #include <time.h>
 
 // ---------------------------------------------------------------------------
@@ -54,23 +55,47 @@ static double now(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-typedef enum { K_FORWARD, K_BACKWARD_DATA, K_BACKWARD_WEIGHT } Kernel;
+static ConvStat stats[CONV_STATS_MAX];
+static int n_stats;
+
+static void add_stat(ConvKernel k, const ConvShape *s, double secs) {
+    int i = 0;
+    while (i < n_stats && !(stats[i].kernel == k && !memcmp(&stats[i].shape, s, sizeof *s))) i++;
+    if (i == n_stats) {
+        if (n_stats == CONV_STATS_MAX) return;
+        stats[n_stats++] = (ConvStat){.kernel = k, .shape = *s, .min_seconds = secs};
+    }
+    stats[i].calls++;
+    stats[i].seconds += secs;
+    if (secs < stats[i].min_seconds) stats[i].min_seconds = secs;
+}
+
+int t_conv_stats(ConvStat *out, int max) {
+    for (int i = 0; i < n_stats && i < max; i++) out[i] = stats[i];
+    return n_stats;
+}
+
+void t_conv_stats_reset(void) { n_stats = 0; }
 
 // Runs one kernel on device d with the current algorithm; on the CPU it adds
 // its time to the total (a GPU kernel runs asynchronously: timing it here
 // would need a sync per call, so GPU times come from the kernel lab).
 // a, b2: the kernel's two tensor inputs in conv_cpu.h order; bias or NULL.
-static void run_kernel(Device d, Kernel k, const ConvShape *s, const float *a, const float *b2, const float *bias,
+static void run_kernel(Device d, ConvKernel k, const ConvShape *s, const float *a, const float *b2, const float *bias,
                        float *out) {
     const Backend *be = t_backend(d);
     ConvAlgo algo = d == DEV_CPU ? cpu_algo(conv_algo) : conv_algo;
     double t0 = d == DEV_CPU ? now() : 0.0;
     switch (k) {
-    case K_FORWARD: be->conv_forward(s, algo, a, b2, bias, out); break;
-    case K_BACKWARD_DATA: be->conv_backward_data(s, algo, a, b2, bias, out); break;
-    case K_BACKWARD_WEIGHT: be->conv_backward_weight(s, algo, a, b2, out); break;
+    case CONV_K_FORWARD: be->conv_forward(s, algo, a, b2, bias, out); break;
+    case CONV_K_BACKWARD_DATA: be->conv_backward_data(s, algo, a, b2, bias, out); break;
+    case CONV_K_BACKWARD_WEIGHT: be->conv_backward_weight(s, algo, a, b2, out); break;
     }
-    if (d == DEV_CPU) conv_secs[algo] += now() - t0;
+    if (d == DEV_CPU) {
+        double secs = now() - t0;
+        conv_secs[algo] += secs;
+        add_stat(k, s, secs);
+    }
 }
 
 // Gradient of a bias added to every pixel of channel oc: g (N,OC,H,W) summed
@@ -126,7 +151,7 @@ Tensor *t_conv2d(Tensor *x, Tensor *w, Tensor *b, int stride, int pad) {
     Tensor *y = t_op_result(&OP_CONV2D, 4, shape, in, b ? 3 : 2);
     y->iarg[0] = stride;
     y->iarg[1] = pad;
-    run_kernel(x->device, K_FORWARD, &s, x->data, w->data, b ? b->data : NULL, y->data);
+    run_kernel(x->device, CONV_K_FORWARD, &s, x->data, w->data, b ? b->data : NULL, y->data);
     return y;
 }
 
@@ -161,7 +186,7 @@ static Tensor *conv_transpose_sized(Tensor *x, Tensor *w, Tensor *b, int stride,
     Tensor *z = t_op_result(&OP_CONV_TRANSPOSE2D, 4, shape, in, b ? 3 : 2);
     z->iarg[0] = stride;
     z->iarg[1] = pad;
-    run_kernel(x->device, K_BACKWARD_DATA, &s, x->data, w->data, b ? b->data : NULL, z->data);
+    run_kernel(x->device, CONV_K_BACKWARD_DATA, &s, x->data, w->data, b ? b->data : NULL, z->data);
     return z;
 }
 
@@ -213,6 +238,6 @@ Tensor *t_conv2d_weight_grad(Tensor *x, Tensor *gy, int kh, int kw, int stride, 
     gw->iarg[1] = kw;
     gw->iarg[2] = stride;
     gw->iarg[3] = pad;
-    run_kernel(x->device, K_BACKWARD_WEIGHT, &s, x->data, gy->data, NULL, gw->data);
+    run_kernel(x->device, CONV_K_BACKWARD_WEIGHT, &s, x->data, gy->data, NULL, gw->data);
     return gw;
 }

@@ -362,6 +362,21 @@ static void repeatable(void) {
     t_conv2d(x, w, NULL, 2, 1);
     check(t_conv_seconds(CONV_NAIVE) > naive_before, "t_conv_seconds counts the naive path");
     t_set_conv_algo(CONV_DEFAULT);
+
+    // The per-shape table (bench_gan --layers): one entry per kernel and shape.
+    t_conv_stats_reset();
+    ConvStat st[CONV_STATS_MAX];
+    check(t_conv_stats(st, CONV_STATS_MAX) == 0, "t_conv_stats_reset empties the per-shape table");
+    t_conv2d(x, w, NULL, 2, 1);
+    Tensor *y = t_conv2d(x, w, NULL, 2, 1);
+    t_conv2d_weight_grad(x, y, 4, 4, 2, 1);
+    t_conv2d(x, w, NULL, 1, 0);
+    int n = t_conv_stats(st, CONV_STATS_MAX);
+    check(n == 3 && st[0].kernel == CONV_K_FORWARD && st[0].calls == 2 && st[0].shape.stride == 2 &&
+              st[0].shape.HO == 10 && st[1].kernel == CONV_K_BACKWARD_WEIGHT && st[1].calls == 1 &&
+              st[2].kernel == CONV_K_FORWARD && st[2].calls == 1 && st[2].shape.HO == 17 &&
+              st[0].seconds >= st[0].min_seconds && st[0].min_seconds > 0,
+          "t_conv_stats: one entry per kernel and shape, in the order first seen, with its calls (got %d entries)", n);
 }
 
 // The direct forward promises the GEMM path's bits (conv_direct.c sums in
