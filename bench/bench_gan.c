@@ -25,7 +25,13 @@
 // (kernel and shape, as ops_conv.c counts it): calls, ms per iteration, the
 // mean and fastest call and GFLOP/s; shares of the step's conv time.
 //
-// Usage: bench_gan [--only NAME] [--iters N] [--warmup N] [--threads N] [--no-freeze] [--layers]
+// --perf-ctl FIFO writes "enable" to perf's control fifo after each
+// workload's warm-up and "disable" after its timed iterations, so that
+// `perf record -D -1 --control fifo:FIFO` (bench/profile.sh) samples only
+// the timed steps: the first steps' page faults and allocations are not
+// what a step costs.
+//
+// Usage: bench_gan [--only NAME] [--iters N] [--warmup N] [--threads N] [--no-freeze] [--layers] [--perf-ctl FIFO]
 #include "cpu_features.h"
 #include "exercises.h"
 #include "ops.h"
@@ -309,8 +315,21 @@ static void print_layers(int iters, double conv_ms) {
     }
 }
 
+// One command to perf's control fifo (perf record --control fifo:PATH).
+static void perf_ctl(const char *path, const char *cmd) {
+    if (!path) return;
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "error: cannot open perf's control fifo %s\nHINT: run through bench/profile.sh (make profile), "
+                        "which starts perf with --control fifo:PATH\n", path);
+        exit(2);
+    }
+    fprintf(f, "%s\n", cmd);
+    fclose(f);
+}
+
 int main(int argc, char **argv) {
-    const char *only = "";
+    const char *only = "", *ctl = NULL;
     int iters = 5, warmup = -1, layers = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
@@ -318,11 +337,12 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) warmup = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-freeze")) freeze_d = 0;
         else if (!strcmp(argv[i], "--layers")) layers = 1;
+        else if (!strcmp(argv[i], "--perf-ctl") && i + 1 < argc) ctl = argv[++i];
 #ifdef _OPENMP
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) omp_set_num_threads(atoi(argv[++i]));
 #endif
         else {
-            fprintf(stderr, "error: unknown argument %s\nHINT: bench_gan [--only NAME] [--iters N] [--warmup N] [--threads N] [--no-freeze] [--layers]\n", argv[i]);
+            fprintf(stderr, "error: unknown argument %s\nHINT: bench_gan [--only NAME] [--iters N] [--warmup N] [--threads N] [--no-freeze] [--layers] [--perf-ctl FIFO]\n", argv[i]);
             return 2;
         }
     }
@@ -348,12 +368,14 @@ int main(int argc, char **argv) {
         arena_peak = 0;
         int warm = warmup >= 0 ? warmup : (strstr(w->name, "64_") ? 3 : 10);
         for (int i = 0; i < warm; i++) iteration(&b);
+        perf_ctl(ctl, "enable");
         double t0 = now(), c0 = cpu_now();
         long long macs0 = gemm_mac_count(), helpers0 = gemm_mac_count_helpers();
         double conv0 = t_conv_seconds(CONV_DEFAULT);
         t_conv_stats_reset();
         for (int i = 0; i < iters; i++) iteration(&b);
         double ms = (now() - t0) * 1e3 / iters, cpu_ms = (cpu_now() - c0) * 1e3 / iters;
+        perf_ctl(ctl, "disable");
         double macs = (double)(gemm_mac_count() - macs0) / iters;
         double helped = (double)(gemm_mac_count_helpers() - helpers0) / iters;
         double conv_ms = (t_conv_seconds(CONV_DEFAULT) - conv0) * 1e3 / iters;

@@ -31,6 +31,7 @@
 #   other               everything else
 #
 #   bash bench/profile.sh [WORKLOAD...]      default: mlp_b64 dcgan32_mnist_b128
+# Only the timed iterations are sampled (not bench_gan's warm-up steps).
 # Env: ITERS (default 100 for mlp_b64, 8 otherwise), THREADS (default all
 # cores), PERF_OUT (default /tmp), BENCH_FLAGS (extra bench_gan flags).
 # Runs with the chapters' OpenMP settings (OMP_WAIT_POLICY=passive,
@@ -60,13 +61,22 @@ echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'),
 for w in "$@"; do
     iters=${ITERS:-$(case $w in mlp*) echo 100 ;; *) echo 8 ;; esac)}
     data=$OUT/profile-$w.data
+    # perf starts disabled (-D -1) and bench_gan turns it on through a
+    # control fifo once its warm-up steps are done, and off after the timed
+    # ones: the first steps' page faults (about 200,000 of them in
+    # wgangp32's first step, 6.5% of all samples when they were counted,
+    # under the virtual machine's pvm_irq_enable) are not what a step costs.
+    ctl=$(mktemp -u "${TMPDIR:-/tmp}/ganbook-perf-ctl.XXXXXX")
+    mkfifo "$ctl" || exit 1
     # shellcheck disable=SC2086
-    if ! line=$(perf record -q -o "$data" "$exe" --only "$w" --threads "$threads" --iters "$iters" ${BENCH_FLAGS:-} 2>/dev/null |
-        grep "^bench $w "); then
+    if ! line=$(perf record -q -D -1 --control "fifo:$ctl" -o "$data" "$exe" --only "$w" --threads "$threads" \
+        --iters "$iters" --perf-ctl "$ctl" ${BENCH_FLAGS:-} 2>/dev/null | grep "^bench $w "); then
+        rm -f "$ctl"
         echo "error: perf record failed for $w" >&2
-        echo "HINT: perf may need kernel.perf_event_paranoid <= 2 (sysctl), or run as root" >&2
+        echo "HINT: perf may need kernel.perf_event_paranoid <= 2 (sysctl), or run as root; --control needs perf 5.9 or newer" >&2
         exit 1
     fi
+    rm -f "$ctl"
     echo
     echo "$line" | cut -d'(' -f1
     perf report -i "$data" --no-children --sort dso,symbol --stdio 2>/dev/null | awk '
