@@ -230,6 +230,31 @@ static void cpu_sum_to(const float *x, const int *xs, float *y, const int *ys) {
         y[0] = (float)s;
         return;
     }
+    // Leading dims reduced, the rest kept (a bias gradient: (B, out) ->
+    // (out)): x is R rows of the m values of y. Walking x row by row, each
+    // column adding into its own double, reads it in memory order; the
+    // general loop below would take each column at a stride of m floats.
+    // Each y[j] gets the same additions in the same order either way.
+    int lead = 0;
+    while (lead < 4 && ys[lead] == 1) lead++;
+    int kept = 1;
+    for (int d = lead; d < 4; d++) kept &= ys[d] == xs[d];
+    if (kept) {
+        long rows = n / m;
+        enum { COLS = 512 };  // one block of doubles on the stack
+#pragma omp parallel for if(n > PAR_MIN) schedule(dynamic, 1)
+        for (long j0 = 0; j0 < m; j0 += COLS) {
+            int w = m - j0 < COLS ? (int)(m - j0) : COLS;
+            double acc[COLS];
+            for (int j = 0; j < w; j++) acc[j] = 0.0;
+            for (long r = 0; r < rows; r++) {
+                const float *row = x + r * m + j0;
+                for (int j = 0; j < w; j++) acc[j] += (double)row[j];
+            }
+            for (int j = 0; j < w; j++) y[j0 + j] = (float)acc[j];
+        }
+        return;
+    }
     long xst[4];
     long st = 1;
     for (int d = 3; d >= 0; d--) {
@@ -273,6 +298,7 @@ static void cpu_expand(const float *x, const int *xs, float *y, const int *ys) {
 }
 
 static void cpu_fill(float *x, long n, float v) {
+#pragma omp parallel for simd if(n > PAR_MIN) schedule(dynamic, BLOCK)
     for (long i = 0; i < n; i++) x[i] = v;
 }
 
