@@ -242,7 +242,7 @@ static void cpu_sum_to(const float *x, const int *xs, float *y, const int *ys) {
     if (kept) {
         long rows = n / m;
         enum { COLS = 512 };  // one block of doubles on the stack
-#pragma omp parallel for if(n > PAR_MIN) schedule(dynamic, 1)
+#pragma omp parallel for if(n > PAR_MIN && m > COLS) schedule(dynamic, 1)  // one block: no team to wake
         for (long j0 = 0; j0 < m; j0 += COLS) {
             int w = m - j0 < COLS ? (int)(m - j0) : COLS;
             double acc[COLS];
