@@ -2,15 +2,14 @@
 // built on. For each strided layer of the dcgan32 workload (batch 128) and
 // each of its three kernels (conv_cpu.h: forward, backward data = the
 // generator's transposed conv, backward weight), it times
-//   conv    the kernel training runs (CONV_DIRECT, the CPU's default: the
-//           direct forward and backward data of conv_direct.c where they
-//           fit (and, for backward data, pay), the few-channel forward,
-//           weight gradient and backward data of conv_first.c for the
-//           1-channel first layer (backward data where it fits),
-//           else the implicit-im2col GEMM path), layout changes included;
-//           where a direct kernel fits, one more row, in brackets, times
-//           the other of the two (the GEMM path's, or the direct backward
-//           data the dispatch passes over where it does not pay);
+//   conv    the kernel training runs (CONV_WINOGRAD, the CPU's default:
+//           Winograd's forward and backward data of conv_winograd.c for
+//           the layers they fit, the direct forward of conv_direct.c, the
+//           few-channel forward, weight gradient and backward data of
+//           conv_first.c for the 1-channel first layer, else the
+//           implicit-im2col GEMM path), layout changes included; more
+//           rows, in brackets, time every other kernel that fits the layer
+//           (the GEMM path, the direct kernels, Winograd's);
 //   GEMM    a plain k_gemm of the same M x N x K, operands already in memory;
 // and prints both rates beside the GEMM's own n = 1024 rate. conv / GEMM
 // shows what im2col, col2im and the channels-last copies cost (or, for the
@@ -24,6 +23,7 @@
 #include "conv_cpu.h"
 #include "conv_direct.h"
 #include "conv_first.h"
+#include "conv_winograd.h"
 #include "kernels.h"
 
 #include <stdio.h>
@@ -52,22 +52,48 @@ static float *filled(long n, unsigned seed) {
 
 typedef struct {
     int kind;  // 0 forward, 1 backward data, 2 backward weight
-    ConvAlgo algo;
     const ConvShape *s;
     float *x, *w, *y, *gx, *gw;
     int M, N, K, tb;  // the plain GEMM of the same size
     float *a, *b, *c;
-    int direct_bdata;  // backward data through conv_direct.c's kernel itself, whatever the dispatch says
+    int by;  // BY_DISPATCH (what training runs), or one kernel itself, whatever the dispatch says
 } Job;
+enum { BY_DISPATCH, BY_GEMM, BY_DIRECT, BY_WINOGRAD, BY_FEW };
+static const char *BY_NAME[] = {"", "gemm", "direct", "winograd", "few-ch"};
 
-static ConvScratch scratch_in, scratch_w;  // the direct kernel's, when called here
+static ConvScratch scratch_in, scratch_w;  // the direct and Winograd kernels', when called here
 
 static void run_conv(const Job *j) {
-    if (j->kind == 1 && j->direct_bdata)
+    ConvAlgo algo = j->by == BY_GEMM ? CONV_GEMM : CONV_WINOGRAD;
+    if (j->kind == 0 && j->by == BY_DIRECT) conv_direct_forward(j->s, j->x, j->w, NULL, j->y, &scratch_in, &scratch_w);
+    else if (j->kind == 0 && j->by == BY_WINOGRAD)
+        conv_winograd_forward(j->s, j->x, j->w, NULL, j->y, &scratch_in, &scratch_w);
+    else if (j->kind == 1 && j->by == BY_DIRECT)
         conv_direct_backward_data(j->s, j->y, j->w, NULL, j->gx, &scratch_in, &scratch_w);
-    else if (j->kind == 0) conv_cpu_forward(j->s, j->algo, j->x, j->w, NULL, j->y);
-    else if (j->kind == 1) conv_cpu_backward_data(j->s, j->algo, j->y, j->w, NULL, j->gx);
-    else conv_cpu_backward_weight(j->s, j->algo, j->x, j->y, j->gw);
+    else if (j->kind == 1 && j->by == BY_WINOGRAD)
+        conv_winograd_backward_data(j->s, j->y, j->w, NULL, j->gx, &scratch_in, &scratch_w);
+    else if (j->kind == 0) conv_cpu_forward(j->s, algo, j->x, j->w, NULL, j->y);
+    else if (j->kind == 1) conv_cpu_backward_data(j->s, algo, j->y, j->w, NULL, j->gx);
+    else conv_cpu_backward_weight(j->s, algo, j->x, j->y, j->gw);
+}
+
+// The kernel conv_cpu.c's dispatch takes for a layer (as its entry points
+// decide), and whether each other one fits it.
+static int dispatched(int kind, const ConvShape *s) {
+    int wino = conv_winograd_fits(s);
+    if (kind == 0) return wino ? BY_WINOGRAD : conv_direct_fits(s) ? BY_DIRECT : conv_first_fits(s) ? BY_FEW : BY_GEMM;
+    if (kind == 1)
+        return wino ? BY_WINOGRAD
+               : CONV_DIRECT_BDATA_PAYS && conv_direct_backward_data_fits(s) ? BY_DIRECT
+               : conv_first_backward_data_fits(s)                          ? BY_FEW
+                                                                           : BY_GEMM;
+    return conv_first_fits(s) ? BY_FEW : BY_GEMM;
+}
+static int fits(int kind, int by, const ConvShape *s) {
+    if (by == BY_GEMM) return 1;
+    if (by == BY_WINOGRAD) return kind < 2 && conv_winograd_fits(s);
+    if (by == BY_DIRECT) return kind == 0 ? conv_direct_fits(s) : kind == 1 && conv_direct_backward_data_fits(s);
+    return 0;  // the few-channel kernels run only through the dispatch
 }
 
 static void run_gemm(const Job *j) {
@@ -125,8 +151,8 @@ int main(int argc, char **argv) {
         long nx = (long)s->N * s->C * s->H * s->W, nw = (long)s->OC * s->C * s->KH * s->KW;
         long ny = (long)s->N * s->OC * s->HO * s->WO;
         int CKK = s->C * s->KH * s->KW, NP = s->N * s->HO * s->WO;
-        Job j = {0, CONV_DIRECT, s, filled(nx, 4), filled(nw, 5), filled(ny, 6), filled(nx, 7), filled(nw, 8),
-                 0, 0, 0, 0, NULL, NULL, NULL, 0};
+        Job j = {0, s, filled(nx, 4), filled(nw, 5), filled(ny, 6), filled(nx, 7), filled(nw, 8),
+                 0, 0, 0, 0, NULL, NULL, NULL, BY_DISPATCH};
         char name[64];
         snprintf(name, sizeof name, "%d -> %d ch, %dx%d -> %dx%d", s->C, s->OC, s->H, s->W, s->HO, s->WO);
         for (int k = 0; k < 3; k++) {
@@ -138,32 +164,25 @@ int main(int argc, char **argv) {
             j.M = dims[k][0], j.N = dims[k][1], j.K = dims[k][2], j.tb = dims[k][3];
             j.a = filled((long)j.M * j.K, 9), j.b = filled((long)j.K * j.N, 10), j.c = filled((long)j.M * j.N, 11);
             double macs = (double)j.M * j.N * j.K;
-            j.algo = CONV_DIRECT;
+            j.by = BY_DISPATCH;
             double tc = best_of(run_conv, &j, reps), tg = best_of(run_gemm, &j, reps);
             double rc = 2e-9 * macs / tc, rg = 2e-9 * macs / tg;
-            // Where a direct kernel fits, the row of the one training does not
-            // run goes in brackets beside it: the GEMM path's forward and
-            // weight gradient, and for backward data, whichever of the two
-            // the dispatch passes over (conv_direct.h: CONV_DIRECT_BDATA_PAYS).
-            // "direct" is conv_direct.c's kernel, "few-ch" conv_first.c's
-            // (an image's first layer).
-            int first = (k == 0 && !conv_direct_fits(s) && conv_first_fits(s)) ||
-                        (k == 1 && !conv_direct_backward_data_fits(s) && conv_first_backward_data_fits(s)) ||
-                        (k == 2 && conv_first_fits(s));
-            int fits = first || (k == 0 && conv_direct_fits(s)) || (k == 1 && conv_direct_backward_data_fits(s));
-            int direct = fits && (k != 1 || first || CONV_DIRECT_BDATA_PAYS);
-            const char *how = first ? "few-ch" : "direct";
+            // The kernel training runs, named ("direct": conv_direct.c's,
+            // "winograd": conv_winograd.c's, "few-ch": conv_first.c's for an
+            // image's first layer; the weight gradient's GEMM path unnamed);
+            // then, in brackets, every other kernel that fits the layer.
+            int by = dispatched(k, s);
             char kernel[32], other[32];
-            snprintf(kernel, sizeof kernel, "%s%s%s", kinds[k], direct ? ", " : k < 2 ? ", gemm" : "",
-                     direct ? how : "");
-            snprintf(other, sizeof other, "(%s, %s)", kinds[k], direct ? "gemm" : how);
+            snprintf(kernel, sizeof kernel, "%s%s%s", kinds[k], k == 2 && by == BY_GEMM ? "" : ", ",
+                     k == 2 && by == BY_GEMM ? "" : BY_NAME[by]);
             printf("%-28s %-23s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", name, kernel, 1e3 * tc, rc, rg,
                    100 * rc / rg, 100 * rc / n1024);
-            if (fits) {  // for comparison, not in the total
-                j.algo = CONV_GEMM;
-                j.direct_bdata = k == 1 && !direct;
+            for (int alt = BY_WINOGRAD; alt >= BY_GEMM; alt--) {  // for comparison, not in the total
+                if (alt == by || !fits(k, alt, s) || (k == 2 && by == BY_GEMM)) continue;
+                j.by = alt;
                 double t = best_of(run_conv, &j, reps), r = 2e-9 * macs / t;
-                j.direct_bdata = 0;
+                j.by = BY_DISPATCH;
+                snprintf(other, sizeof other, "(%s, %s)", kinds[k], BY_NAME[alt]);
                 printf("%-28s %-23s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", name, other, 1e3 * t, r, rg,
                        100 * r / rg, 100 * r / n1024);
             }
@@ -176,9 +195,10 @@ int main(int argc, char **argv) {
     double rc = 2e-9 * macs_all / conv_all, rg = 2e-9 * macs_all / gemm_all;
     printf("%-28s %-23s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", "all nine", "", 1e3 * conv_all, rc, rg,
            100 * rc / rg, 100 * rc / n1024);
-    printf("conv: the kernel training runs (direct where it fits), with its layout changes; GEMM: k_gemm\n"
+    printf("conv: the kernel training runs (Winograd or direct where they fit), with its layout changes; GEMM: k_gemm\n"
            "of the same M x N x K with both operands in memory; conv/n1024: against the GEMM's square n = 1024 rate\n"
-           "(target: 80%%); \"all nine\" leaves out the rows in brackets. Best of %d runs each.\n",
+           "(target: 80%%); \"all nine\" leaves out the rows in brackets. Every rate counts the direct conv's\n"
+           "multiply-adds, Winograd's too (it does 9/16 of them), so Winograd's can pass the GEMM's. Best of %d runs each.\n",
            reps);
     return 0;
 }

@@ -21,7 +21,7 @@ out=runs/conv-table
 require_program ./chapter3 "make chapter3 (or make conv-table, which builds it)"
 mkdir -p "$out"
 load_before=$(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || echo "?")
-for conv in naive tiled gemm direct student; do
+for conv in naive tiled gemm direct winograd student; do
     echo "== ./chapter3 --steps $steps --conv $conv $extra" >&2
     # shellcheck disable=SC2086
     if ! ./chapter3 --steps "$steps" --conv "$conv" --sample-every 0 --checkpoint-every 0 $extra --force \
@@ -38,7 +38,7 @@ naive_ms=$(metric naive ms_per_step)
 echo
 echo "| --conv | what runs on the CPU | ms per step | of which convolutions | share | step speed-up over naive |"
 echo "|---|---|---|---|---|---|"
-for conv in naive tiled gemm direct student; do
+for conv in naive tiled gemm direct winograd student; do
     ms=$(metric $conv ms_per_step)
     conv_s=$(metric $conv conv_seconds)
     case $conv in
@@ -46,6 +46,7 @@ for conv in naive tiled gemm direct student; do
     tiled) what="direct conv on 8x8 output tiles x 16 channels, input patch with halo copied first (conv_tiled.c)" ;;
     gemm) what="im2col + blocked GEMM (conv_cpu.c, gemm.c)" ;;
     direct) what="forward passes: GEMM's register blocking reading x in place, no im2col (conv_direct.c); backward as gemm" ;;
+    winograd) what="direct, with Winograd F(2x2, 2x2) on the stride's phases for the strided layers' forward and backward data (conv_winograd.c)" ;;
     student) what="your loops (3.1) in D's forward, conv's backward (3.2) in G; GEMM for the rest" ;;
     esac
     awk -v c="$conv" -v w="$what" -v ms="$ms" -v cs="$conv_s" -v n="$steps" -v base="$naive_ms" 'BEGIN {

@@ -42,6 +42,7 @@
 #include "conv_last.h"
 #include "conv_scratch.h"
 #include "conv_tiled.h"
+#include "conv_winograd.h"
 #include "kernels.h"
 
 #include <stdlib.h>
@@ -576,14 +577,21 @@ static void dense_backward_weight(const ConvShape *s, const float *x, const floa
 // ---------------------------------------------------------------------------
 // Entry points
 
+// DIRECT and WINOGRAD: the fast kernels (WINOGRAD adds conv_winograd.c's);
+// DEFAULT is WINOGRAD.
+static int fast(ConvAlgo algo) { return algo == CONV_DIRECT || algo == CONV_WINOGRAD || algo == CONV_DEFAULT; }
+static int winograd(ConvAlgo algo) { return algo == CONV_WINOGRAD || algo == CONV_DEFAULT; }
+
 void conv_cpu_forward(const ConvShape *s, ConvAlgo algo, const float *x, const float *w, const float *b, float *y) {
     if (algo == CONV_NAIVE) naive_forward(s, x, w, b, y);
     else if (algo == CONV_TILED) conv_tiled_forward(s, x, w, b, y);
-    else if (algo == CONV_DIRECT && conv_last_fits(s)) conv_last_forward(s, x, w, b, y);
+    else if (fast(algo) && conv_last_fits(s)) conv_last_forward(s, x, w, b, y);
     else if (covers_input(s)) dense_forward(s, x, w, b, y);
-    else if (algo == CONV_DIRECT && conv_direct_fits(s))
+    else if (winograd(algo) && conv_winograd_fits(s))
+        conv_winograd_forward(s, x, w, b, y, &ws[WS_INPUT], &ws[WS_WEIGHT]);
+    else if (fast(algo) && conv_direct_fits(s))
         conv_direct_forward(s, x, w, b, y, &ws[WS_INPUT], &ws[WS_WEIGHT]);
-    else if (algo == CONV_DIRECT && conv_first_fits(s)) {
+    else if (fast(algo) && conv_first_fits(s)) {
         conv_gemm(s);  // its size check
         conv_first_forward(s, x, weight_to_channels_last(s, w), b, y);
     } else gemm_forward(s, x, w, b, y);
@@ -593,11 +601,13 @@ void conv_cpu_backward_data(const ConvShape *s, ConvAlgo algo, const float *gy, 
                             float *gx) {
     if (algo == CONV_NAIVE) naive_backward_data(s, gy, w, b, gx);
     else if (algo == CONV_TILED) conv_tiled_backward_data(s, gy, w, b, gx);
-    else if (algo == CONV_DIRECT && conv_last_fits(s)) conv_last_backward_data(s, gy, w, b, gx);
+    else if (fast(algo) && conv_last_fits(s)) conv_last_backward_data(s, gy, w, b, gx);
     else if (covers_input(s)) dense_backward_data(s, gy, w, b, gx);
-    else if (algo == CONV_DIRECT && CONV_DIRECT_BDATA_PAYS && conv_direct_backward_data_fits(s))
+    else if (winograd(algo) && conv_winograd_fits(s))
+        conv_winograd_backward_data(s, gy, w, b, gx, &ws[WS_INPUT], &ws[WS_WEIGHT]);
+    else if (fast(algo) && CONV_DIRECT_BDATA_PAYS && conv_direct_backward_data_fits(s))
         conv_direct_backward_data(s, gy, w, b, gx, &ws[WS_INPUT], &ws[WS_WEIGHT]);
-    else if (algo == CONV_DIRECT && conv_first_backward_data_fits(s)) {
+    else if (fast(algo) && conv_first_backward_data_fits(s)) {
         conv_gemm(s);  // its size check
         conv_first_backward_data(s, gy, w, b, gx, &ws[WS_INPUT]);
     } else gemm_backward_data(s, gy, w, b, gx);
@@ -607,7 +617,7 @@ void conv_cpu_backward_weight(const ConvShape *s, ConvAlgo algo, const float *x,
     if (algo == CONV_NAIVE) naive_backward_weight(s, x, gy, gw);
     else if (algo == CONV_TILED) conv_tiled_backward_weight(s, x, gy, gw);
     else if (covers_input(s)) dense_backward_weight(s, x, gy, gw);
-    else if (algo == CONV_DIRECT && conv_first_fits(s)) {
+    else if (fast(algo) && conv_first_fits(s)) {
         conv_gemm(s);  // its size check
         float *gwt = workspace(WS_WEIGHT, (long)s->OC * s->C * s->KH * s->KW);
         conv_first_backward_weight(s, x, gy, gwt, &ws[WS_INPUT]);

@@ -17,10 +17,14 @@
 
 // algo: CONV_NAIVE (one loop nest per output element), CONV_TILED (the
 // cache-blocked direct kernels of conv_tiled.c, the step between the two),
-// CONV_GEMM (implicit im2col/col2im around k_gemm_ex) or CONV_DIRECT (the
+// CONV_GEMM (implicit im2col/col2im around k_gemm_ex), CONV_DIRECT (the
 // register-blocked direct forward of conv_direct.c where conv_direct_fits,
-// and its direct backward data where that fits and pays; both the same bits
-// as GEMM; GEMM for the rest). Outputs are overwritten, never
+// and its direct backward data where that fits and pays, both the same bits
+// as GEMM; the few-channel kernels of conv_first.c and conv_last.c for an
+// image's first and a critic's last layer, GEMM's bits too; GEMM for the
+// rest) or CONV_WINOGRAD (the CPU's default: DIRECT, with conv_winograd.c's
+// forward and backward data for the k4 s2 p1 layers they fit, equal to
+// within rounding; CONV_DEFAULT is this one). Outputs are overwritten, never
 // accumulated. Scratch lives in buffers that grow to the largest call and
 // are reused (conv_cpu.c); call from one thread at a time, like every op.
 

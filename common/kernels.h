@@ -38,10 +38,20 @@ typedef enum { B_ADD, B_SUB, B_MUL, B_DIV } BinaryKind;
 // for teaching and checking). On the CPU: GEMM is im2col/col2im around the
 // GEMM; DIRECT is conv_direct.c's register-blocked direct kernel for the
 // forward pass of layers with enough channels, the same bits as GEMM (the
-// GEMM path for the rest, and for both backward passes); DEFAULT = DIRECT,
-// the fastest. On CUDA: NAIVE -> lab kernel 1, TILED -> 2, GEMM -> 3 (implicit
-// GEMM), DEFAULT and DIRECT -> the lab's fastest.
-typedef enum { CONV_DEFAULT = 0, CONV_NAIVE = 1, CONV_TILED = 2, CONV_GEMM = 3, CONV_DIRECT = 4 } ConvAlgo;
+// GEMM path for the rest, and for both backward passes); WINOGRAD is
+// DIRECT with conv_winograd.c's forward and backward data for the k4 s2 p1
+// layers they fit (9 multiplies where the others take 16, equal to within
+// rounding); DEFAULT = WINOGRAD, the fastest. On CUDA: NAIVE -> lab kernel
+// 1, TILED -> 2, GEMM -> 3 (implicit GEMM), DEFAULT, DIRECT and WINOGRAD
+// -> the lab's fastest.
+typedef enum {
+    CONV_DEFAULT = 0,
+    CONV_NAIVE = 1,
+    CONV_TILED = 2,
+    CONV_GEMM = 3,
+    CONV_DIRECT = 4,
+    CONV_WINOGRAD = 5
+} ConvAlgo;
 
 // The geometry of a forward convolution, which also describes its two
 // adjoints (backward data = conv_transpose2d's forward, backward weight):

@@ -28,22 +28,23 @@
 // Algorithm choice and timing
 
 static ConvAlgo conv_algo = CONV_DEFAULT;
-static double conv_secs[5];
+static double conv_secs[6];
 
 void t_set_conv_algo(ConvAlgo algo) { conv_algo = algo; }
 ConvAlgo t_get_conv_algo(void) { return conv_algo; }
 
-// What actually runs on the CPU: naive, tiled and GEMM when asked for
-// (conv_cpu.c, conv_tiled.c), else (DEFAULT, DIRECT) the direct forward
-// where it fits (conv_direct.c) and the GEMM path for the rest.
+// What actually runs on the CPU: naive, tiled, GEMM and direct when asked
+// for (conv_cpu.c, conv_tiled.c, conv_direct.c), else (DEFAULT, WINOGRAD)
+// the Winograd kernels where they fit (conv_winograd.c), the direct forward
+// where it fits and the GEMM path for the rest.
 static ConvAlgo cpu_algo(ConvAlgo algo) {
-    return algo == CONV_NAIVE || algo == CONV_TILED || algo == CONV_GEMM ? algo : CONV_DIRECT;
+    return algo == CONV_NAIVE || algo == CONV_TILED || algo == CONV_GEMM || algo == CONV_DIRECT ? algo : CONV_WINOGRAD;
 }
 
 // Seconds spent in conv kernels so far by the algorithm `algo` resolves to
-// (DEFAULT reports the direct path's total).
+// (DEFAULT reports the Winograd path's total).
 double t_conv_seconds(ConvAlgo algo) {
-    if ((int)algo < 0 || (int)algo > 4) return 0.0;
+    if ((int)algo < 0 || (int)algo > 5) return 0.0;
     return conv_secs[cpu_algo(algo)];
 }
 

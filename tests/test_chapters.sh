@@ -259,8 +259,8 @@ if [ -x ./chapter3 ]; then
         "[ $status -eq 0 ] && [ \"\$(head -c 16 $d/s64/samples.idx | od -An -tx1 | tr -d ' \n')\" = 00000803000027100000004000000040 ]" ||
         show $d.64.log
 
-    run $d.e1.log ch3 --conv winograd
-    t "chapter3: --conv winograd: one error line, exit 2" "clean_error $d.e1.log $? 2" || show $d.e1.log
+    run $d.e1.log ch3 --conv fft
+    t "chapter3: --conv fft: one error line, exit 2" "clean_error $d.e1.log $? 2" || show $d.e1.log
     run $d.e2.log ch3 --size 48
     t "chapter3: --size 48: one error line, exit 2" "clean_error $d.e2.log $? 2" || show $d.e2.log
     run $d.e3.log ch3 --dataset ring8

@@ -40,11 +40,11 @@
 #define TOL_GRADGRAD 1e-2f
 
 // The CPU algorithms, in the order the course builds them.
-static const ConvAlgo ALGOS[] = {CONV_NAIVE, CONV_TILED, CONV_GEMM, CONV_DIRECT};
+static const ConvAlgo ALGOS[] = {CONV_NAIVE, CONV_TILED, CONV_GEMM, CONV_DIRECT, CONV_WINOGRAD};
 #define N_ALGOS ((int)(sizeof ALGOS / sizeof ALGOS[0]))
 
 static const char *algo_name(ConvAlgo a) {
-    return a == CONV_NAIVE ? "naive" : a == CONV_TILED ? "tiled" : a == CONV_GEMM ? "gemm" : "direct";
+    return a == CONV_NAIVE ? "naive" : a == CONV_TILED ? "tiled" : a == CONV_GEMM ? "gemm" : a == CONV_DIRECT ? "direct" : "winograd";
 }
 
 static float max_abs(const Tensor *t) {
@@ -353,10 +353,11 @@ static void repeatable(void) {
               "%s conv: a second run gives identical bits (forward, weight grad, transposed)", algo_name(algo));
         check(t_conv_seconds(algo) > before, "t_conv_seconds counts the %s path", algo_name(algo));
     }
-    check(t_conv_seconds(CONV_DEFAULT) == t_conv_seconds(CONV_DIRECT) &&
+    check(t_conv_seconds(CONV_DEFAULT) == t_conv_seconds(CONV_WINOGRAD) &&
+              t_conv_seconds(CONV_DIRECT) != t_conv_seconds(CONV_WINOGRAD) &&
               t_conv_seconds(CONV_GEMM) != t_conv_seconds(CONV_DIRECT) &&
               t_conv_seconds(CONV_TILED) != t_conv_seconds(CONV_GEMM),
-          "DEFAULT reports the direct path's time, GEMM and TILED their own");
+          "DEFAULT reports the Winograd path's time, DIRECT, GEMM and TILED their own");
     double naive_before = t_conv_seconds(CONV_NAIVE);
     t_set_conv_algo(CONV_NAIVE);
     t_conv2d(x, w, NULL, 2, 1);
@@ -380,11 +381,14 @@ static void repeatable(void) {
 }
 
 // The direct forward promises the GEMM path's bits (conv_direct.c sums in
-// the GEMM's K blocks of 256): a training run must not change with the path
-// its forward convolutions take. K = C*KH*KW below one block, across several,
-// and not a multiple of 256; with and without bias; batches whose groups of
-// tiles copy their own samples channels-last (tiles straddling samples) and
-// small ones that copy the whole batch first; 1 to 3 threads.
+// the GEMM's K blocks of 256): the two are interchangeable, bit for bit.
+// Checked on the kernel itself, so on every build, whichever layers the
+// dispatch sends to it (Winograd's forward takes the k4 s2 p1 layers it fits
+// first, conv_winograd.h; tests/test_winograd.c checks that). K = C*KH*KW
+// below one block, across several, and not a multiple of 256; with and
+// without bias; batches whose groups of tiles copy their own samples
+// channels-last (tiles straddling samples) and small ones that copy the
+// whole batch first; 1 to 3 threads.
 static int use_threads(int n);
 static int threads_now(void);
 static void direct_same_bits(void) {
@@ -397,36 +401,44 @@ static void direct_same_bits(void) {
         {40, 64, 16, 128, 4, 2, 1, 1}, // batch 40: 64 pixels a sample, tiles of 12 (or 6) across samples
         {22, 32, 7, 40, 3, 1, 1, 0},   // 49 pixels a sample: groups that end on a sample's first pixel
     };
+    static ConvScratch in, wt;
     int bad = 0, nthreads = threads_now();
     for (int th = 1; th <= 3 && use_threads(th); th++) {
         for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            int ih = cases[k].h, kk = cases[k].k, st = cases[k].stride, pd = cases[k].pad;
+            int ho = (ih + 2 * pd - kk) / st + 1;
+            ConvShape s = {cases[k].n, cases[k].c, ih, ih, cases[k].oc, kk, kk, ho, ho, st, pd};
+            if (!conv_direct_fits(&s)) {
+                bad++;
+                check(0, "direct forward: case %d is not one of its layers", (int)k);
+                continue;
+            }
             t_arena_reset();
             rand_tensor_seed(900 + (int)k);
-            int xs[4] = {cases[k].n, cases[k].c, cases[k].h, cases[k].h};
-            int ws[4] = {cases[k].oc, cases[k].c, cases[k].k, cases[k].k};
+            int xs[4] = {s.N, s.C, ih, ih}, ws[4] = {s.OC, s.C, kk, kk};
             Tensor *x = rand_tensor(-1, 1, 4, xs), *w = rand_tensor(-0.3f, 0.3f, 4, ws);
             Tensor *b = cases[k].bias ? rand_tensor(-1, 1, 1, &cases[k].oc) : NULL;
+            long ny = (long)s.N * s.OC * ho * ho;
+            float *y1 = malloc(sizeof(float) * ny), *y2 = malloc(sizeof(float) * ny);
             long long m0 = gemm_mac_count();
-            t_set_conv_algo(CONV_GEMM);
-            Tensor *y1 = t_conv2d(x, w, b, cases[k].stride, cases[k].pad);
+            conv_cpu_forward(&s, CONV_GEMM, x->data, w->data, b ? b->data : NULL, y1);
             long long m1 = gemm_mac_count();
-            t_set_conv_algo(CONV_DIRECT);
-            Tensor *y2 = t_conv2d(x, w, b, cases[k].stride, cases[k].pad);
+            conv_direct_forward(&s, x->data, w->data, b ? b->data : NULL, y2, &in, &wt);
             long long m2 = gemm_mac_count();
             // bench_gan's GFLOP/s count every product's multiply-adds, the direct kernel's too
             check(m2 - m1 == m1 - m0 && m1 > m0,
                   "direct forward counts its multiply-adds as the GEMM path does (%lld, %lld)", m2 - m1, m1 - m0);
-            if (!same_bits(y1, y2)) {
+            if (memcmp(y1, y2, sizeof(float) * ny) != 0) {
                 bad++;
-                check(0, "direct forward, %d thread(s), %s -> %s: not the GEMM path's bits", th, t_shape_str(x),
-                      t_shape_str(y1));
+                check(0, "direct forward, %d thread(s), %s -> %d channels: not the GEMM path's bits", th,
+                      t_shape_str(x), s.OC);
             }
+            free(y1), free(y2);
         }
     }
     use_threads(nthreads);
     check(bad == 0, "direct forward: the GEMM path's bits in all %d cases on 1-3 threads",
           (int)(sizeof cases / sizeof cases[0]));
-    t_set_conv_algo(CONV_DEFAULT);
 }
 
 // The bit-for-bit tests below run on 1, 2 and 3 threads: use_threads(n)
@@ -453,7 +465,7 @@ static int use_threads(int n) {
 // depends on its bands of rows, on how it splits the rows among threads and
 // on whether a thread's piece is short. Checked on the kernel itself, so on
 // every build, also those whose dispatch keeps the GEMM path
-// (CONV_DIRECT_BDATA_PAYS): dcgan32's layers, a batch of one (one short
+// (CONV_DIRECT_BDATA_PAYS) or sends the layer to Winograd's: dcgan32's layers, a batch of one (one short
 // piece), batches whose last piece is short on AVX2 or on AVX-512, stride 1
 // (one phase, nine taps), stride 3, a kernel smaller than its stride (phases
 // no tap reaches), odd sizes; with and without bias; 1 to 3 threads.

@@ -239,9 +239,11 @@ int main(int argc, char **argv) {
     int n = gan_run_flags(&run, flags);
     flags[n++] = cli_choice("size", &size, "32|64", "image size: 32 (MNIST padded 28 -> 32) or 64 (padded, then 2x)");
     flags[n++] = cli_int("width", &width, 1, 512, "channels of D's first and G's last hidden layer (benchmarks.md's dcgan32: 64)");
-    flags[n++] = cli_choice("conv", &conv_algo, "naive|tiled|gemm|direct|student",
+    flags[n++] = cli_choice("conv", &conv_algo, "naive|tiled|gemm|direct|winograd|student",
                             "conv kernels: naive loops, tiled, im2col+GEMM, direct (gemm without im2col in the forward "
-                            "passes: the same results, faster), or yours (exercises 3.1, 3.2)");
+                            "passes: the same results, faster), winograd (direct, plus 9 multiplies for 16 in the "
+                            "strided layers: the library's default, equal to within rounding), or yours (exercises "
+                            "3.1, 3.2)");
     flags[n++] = cli_choice("bn", &bn_kernel, "library|student|none",
                             "batch norm in training: the library's, yours (3.3), or none (an ablation)");
     flags[n++] = cli_choice("sample-bn", &sample_bn, "eval|train",
@@ -261,6 +263,7 @@ int main(int argc, char **argv) {
     ConvAlgo algo = !strcmp(conv_algo, "naive")    ? CONV_NAIVE
                     : !strcmp(conv_algo, "tiled")  ? CONV_TILED
                     : !strcmp(conv_algo, "direct") ? CONV_DIRECT
+                    : !strcmp(conv_algo, "winograd") ? CONV_WINOGRAD
                                                    : CONV_GEMM;
     t_set_conv_algo(algo);  // --conv student: the backward passes still use the library's GEMM kernels
 
@@ -322,8 +325,8 @@ int main(int argc, char **argv) {
            seconds > 0 ? 100.0 * conv_seconds / seconds : 0.0, conv_algo);
     if (!strcmp(conv_algo, "student")) printf(" (your loops of exercise 3.1: %.1f s)", student_conv_seconds());
     printf("\n  all conv kernels of this process (training, pictures, evaluation): naive %.2f s, tiled %.2f s, gemm %.2f s,"
-           " direct %.2f s\n",
+           " direct %.2f s, winograd %.2f s\n",
            t_conv_seconds(CONV_NAIVE), t_conv_seconds(CONV_TILED), t_conv_seconds(CONV_GEMM),
-           t_conv_seconds(CONV_DIRECT));
+           t_conv_seconds(CONV_DIRECT), t_conv_seconds(CONV_WINOGRAD));
     return rc;
 }
