@@ -3,11 +3,11 @@
 // each of its three kernels (conv_cpu.h: forward, backward data = the
 // generator's transposed conv, backward weight), it times
 //   conv    the kernel training runs (CONV_WINOGRAD, the CPU's default:
-//           Winograd's forward and backward data of conv_winograd.c for
-//           the layers they fit, the direct forward of conv_direct.c, the
-//           few-channel forward, weight gradient and backward data of
-//           conv_first.c for the 1-channel first layer, else the
-//           implicit-im2col GEMM path), layout changes included; more
+//           Winograd's forward, backward data and weight gradient of
+//           conv_winograd.c for the layers they fit, the direct forward of
+//           conv_direct.c, the few-channel forward, weight gradient and
+//           backward data of conv_first.c for the 1-channel first layer,
+//           else the implicit-im2col GEMM path), layout changes included; more
 //           rows, in brackets, time every other kernel that fits the layer
 //           (the GEMM path, the direct kernels, Winograd's);
 //   GEMM    a plain k_gemm of the same M x N x K, operands already in memory;
@@ -72,6 +72,8 @@ static void run_conv(const Job *j) {
         conv_direct_backward_data(j->s, j->y, j->w, NULL, j->gx, &scratch_in, &scratch_w);
     else if (j->kind == 1 && j->by == BY_WINOGRAD)
         conv_winograd_backward_data(j->s, j->y, j->w, NULL, j->gx, &scratch_in, &scratch_w);
+    else if (j->kind == 2 && j->by == BY_WINOGRAD)
+        conv_winograd_backward_weight(j->s, j->x, j->y, j->gw, &scratch_in, &scratch_w);
     else if (j->kind == 0) conv_cpu_forward(j->s, algo, j->x, j->w, NULL, j->y);
     else if (j->kind == 1) conv_cpu_backward_data(j->s, algo, j->y, j->w, NULL, j->gx);
     else conv_cpu_backward_weight(j->s, algo, j->x, j->y, j->gw);
@@ -87,11 +89,11 @@ static int dispatched(int kind, const ConvShape *s) {
                : CONV_DIRECT_BDATA_PAYS && conv_direct_backward_data_fits(s) ? BY_DIRECT
                : conv_first_backward_data_fits(s)                          ? BY_FEW
                                                                            : BY_GEMM;
-    return conv_first_fits(s) ? BY_FEW : BY_GEMM;
+    return wino ? BY_WINOGRAD : conv_first_fits(s) ? BY_FEW : BY_GEMM;
 }
 static int fits(int kind, int by, const ConvShape *s) {
     if (by == BY_GEMM) return 1;
-    if (by == BY_WINOGRAD) return kind < 2 && conv_winograd_fits(s);
+    if (by == BY_WINOGRAD) return conv_winograd_fits(s);
     if (by == BY_DIRECT) return kind == 0 ? conv_direct_fits(s) : kind == 1 && conv_direct_backward_data_fits(s);
     return 0;  // the few-channel kernels run only through the dispatch
 }
@@ -143,7 +145,7 @@ int main(int argc, char **argv) {
     free(ref.a), free(ref.b), free(ref.c);
 
     printf("dcgan32's strided convolutions (k4 s2 p1), batch %d; GEMM n = 1024: %.1f GFLOP/s\n", batch, n1024);
-    printf("%-28s %-23s %9s %11s %11s %10s %10s\n", "layer", "kernel", "conv ms", "conv GF/s", "GEMM GF/s",
+    printf("%-28s %-25s %9s %11s %11s %10s %10s\n", "layer", "kernel", "conv ms", "conv GF/s", "GEMM GF/s",
            "conv/GEMM", "conv/n1024");
     double macs_all = 0, conv_all = 0, gemm_all = 0;
     for (size_t l = 0; l < sizeof layers / sizeof *layers; l++) {
@@ -169,21 +171,20 @@ int main(int argc, char **argv) {
             double rc = 2e-9 * macs / tc, rg = 2e-9 * macs / tg;
             // The kernel training runs, named ("direct": conv_direct.c's,
             // "winograd": conv_winograd.c's, "few-ch": conv_first.c's for an
-            // image's first layer; the weight gradient's GEMM path unnamed);
+            // image's first layer, "gemm": the implicit-im2col GEMM path);
             // then, in brackets, every other kernel that fits the layer.
             int by = dispatched(k, s);
             char kernel[32], other[32];
-            snprintf(kernel, sizeof kernel, "%s%s%s", kinds[k], k == 2 && by == BY_GEMM ? "" : ", ",
-                     k == 2 && by == BY_GEMM ? "" : BY_NAME[by]);
-            printf("%-28s %-23s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", name, kernel, 1e3 * tc, rc, rg,
+            snprintf(kernel, sizeof kernel, "%s, %s", kinds[k], BY_NAME[by]);
+            printf("%-28s %-25s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", name, kernel, 1e3 * tc, rc, rg,
                    100 * rc / rg, 100 * rc / n1024);
             for (int alt = BY_WINOGRAD; alt >= BY_GEMM; alt--) {  // for comparison, not in the total
-                if (alt == by || !fits(k, alt, s) || (k == 2 && by == BY_GEMM)) continue;
+                if (alt == by || !fits(k, alt, s)) continue;
                 j.by = alt;
                 double t = best_of(run_conv, &j, reps), r = 2e-9 * macs / t;
                 j.by = BY_DISPATCH;
                 snprintf(other, sizeof other, "(%s, %s)", kinds[k], BY_NAME[alt]);
-                printf("%-28s %-23s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", name, other, 1e3 * t, r, rg,
+                printf("%-28s %-25s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", name, other, 1e3 * t, r, rg,
                        100 * r / rg, 100 * r / n1024);
             }
             macs_all += macs, conv_all += tc, gemm_all += tg;
@@ -193,7 +194,7 @@ int main(int argc, char **argv) {
     }
     free(scratch_in.data), free(scratch_w.data);
     double rc = 2e-9 * macs_all / conv_all, rg = 2e-9 * macs_all / gemm_all;
-    printf("%-28s %-23s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", "all nine", "", 1e3 * conv_all, rc, rg,
+    printf("%-28s %-25s %9.2f %11.1f %11.1f %9.0f%% %9.0f%%\n", "all nine", "", 1e3 * conv_all, rc, rg,
            100 * rc / rg, 100 * rc / n1024);
     printf("conv: the kernel training runs (Winograd or direct where they fit), with its layout changes; GEMM: k_gemm\n"
            "of the same M x N x K with both operands in memory; conv/n1024: against the GEMM's square n = 1024 rate\n"

@@ -617,6 +617,8 @@ void conv_cpu_backward_weight(const ConvShape *s, ConvAlgo algo, const float *x,
     if (algo == CONV_NAIVE) naive_backward_weight(s, x, gy, gw);
     else if (algo == CONV_TILED) conv_tiled_backward_weight(s, x, gy, gw);
     else if (covers_input(s)) dense_backward_weight(s, x, gy, gw);
+    else if (winograd(algo) && conv_winograd_fits(s))
+        conv_winograd_backward_weight(s, x, gy, gw, &ws[WS_INPUT], &ws[WS_WEIGHT]);
     else if (fast(algo) && conv_first_fits(s)) {
         conv_gemm(s);  // its size check
         float *gwt = workspace(WS_WEIGHT, (long)s->OC * s->C * s->KH * s->KW);

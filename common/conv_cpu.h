@@ -23,8 +23,8 @@
 // as GEMM; the few-channel kernels of conv_first.c and conv_last.c for an
 // image's first and a critic's last layer, GEMM's bits too; GEMM for the
 // rest) or CONV_WINOGRAD (the CPU's default: DIRECT, with conv_winograd.c's
-// forward and backward data for the k4 s2 p1 layers they fit, equal to
-// within rounding; CONV_DEFAULT is this one). Outputs are overwritten, never
+// three kernels for the k4 s2 p1 layers they fit, equal to within rounding;
+// CONV_DEFAULT is this one). Outputs are overwritten, never
 // accumulated. Scratch lives in buffers that grow to the largest call and
 // are reused (conv_cpu.c); call from one thread at a time, like every op.
 

@@ -1,6 +1,6 @@
-// conv_winograd.c: the forward pass and backward data of a k4 s2 p1
-// convolution with fewer multiply-adds: Winograd's minimal filtering
-// F(2x2, 2x2) on the four phases of the stride.
+// conv_winograd.c: the forward pass, backward data and weight gradient of
+// a k4 s2 p1 convolution with fewer multiply-adds: Winograd's minimal
+// filtering F(2x2, 2x2) on the four phases of the stride.
 //
 // The phases. In one dimension, with x taken as 0 outside the image,
 //     y[i] = w0 x[2i-1] + w1 x[2i] + w2 x[2i+1] + w3 x[2i+2]
@@ -161,15 +161,17 @@ static inline void input_tile(const float *d, long rs, long cs, int i, int j, in
 // Forward: V[t][ph*C + c] for position (i, j) and the tiles of one chunk,
 // from its channels-last padded copy xc (samples, H+2, W+2, C). Phase ph's
 // 3x3 tile takes every other pixel from (r0, c0) on (see "Where the tiles sit").
-static void transform_input(const ConvShape *s, const float *xc, int tiles, int i, int j, float *V) {
-    int C = s->C, K = 4 * C, TW = s->WO / 2, TS = (s->HO / 2) * TW, WP = s->W + 2;
+// Phases ph0..ph0+nph-1 only (the weight gradient splits them), in rows of nph*C.
+static void transform_input(const ConvShape *s, const float *xc, int tiles, int i, int j, int ph0, int nph,
+                            float *V) {
+    int C = s->C, K = nph * C, TW = s->WO / 2, TS = (s->HO / 2) * TW, WP = s->W + 2;
     long sample = (long)(s->H + 2) * WP * C;
     for (int t = 0; t < tiles; t++) {
         int n = t / TS, ti = (t - n * TS) / TW, tj = t - n * TS - ti * TW;
-        for (int ph = 0; ph < 4; ph++) {
+        for (int ph = ph0; ph < ph0 + nph; ph++) {
             int r0 = 4 * ti + ((ph >> 1) ? 0 : 1), c0 = 4 * tj + ((ph & 1) ? 0 : 1);
             input_tile(xc + n * sample + ((long)r0 * WP + c0) * C, 2L * WP * C, 2L * C, i, j, C,
-                       V + (long)t * K + ph * C);
+                       V + (long)t * K + (ph - ph0) * C);
         }
     }
 }
@@ -267,7 +269,7 @@ void conv_winograd_forward(const ConvShape *s, const float *x, const float *w, c
         // One position at a time: V and M hold one GEMM's operands, not nine.
         for (int q = 0; q < 9; q++) {
             int xi = order[q], i = xi / 3, j = xi % 3, corner = i != 1 && j != 1;
-            transform_input(s, xs, tiles, i, j, V);
+            transform_input(s, xs, tiles, i, j, 0, 4, V);
             float *out = corner ? Y + ((i / 2) * 2 + j / 2) * n : M;
             k_gemm(0, 0, tiles, OC, K, 1.0f, V, K, U + (long)xi * K * OC, OC, 0.0f, out, OC);
             if (!corner) add_to_outputs(i, j, M, n, Y);
@@ -344,4 +346,103 @@ void conv_winograd_backward_data(const ConvShape *s, const float *gy, const floa
     // As the forward: count the direct kernel's multiply-adds (64 per tile,
     // input and output channel) where the GEMMs counted 36.
     gemm_mac_count_add(28LL * T * C * OC, helped * 64LL * C * OC);
+}
+
+// Weight gradient. The forward's tile is y = A^T [(G g G^T) * (B^T d B)] A,
+// so by the chain rule the filter g of phase ph gets, from each tile,
+//     dg = G^T [(A gy A^T) * (B^T d B)] G  =  A^T [(G gy G^T) * V] A
+// (A is G's shape, 3x2, and the same matrix): the output's 2x2 tile gy
+// transformed as a filter, times the forward's V, summed over every tile
+// of the batch, then the forward's output transform. For each position xi
+// the sum over tiles is one GEMM:
+//     Mw_xi (OC x 4C) = Gy_xi^T (OC x tiles) @ V_xi (tiles x 4C)
+// The batch goes in chunks of whole samples (at most CHUNK_TILES_W tiles),
+// their x and gy copied channels-last, and each chunk's work is split over
+// (xi, two of the four phases): 18 items, each adding into its own columns
+// of Mw, so no two threads add into the same sums, and each sum is added up
+// chunk after chunk in the same order whatever the thread count. An item
+// makes its part of V, and its Gy (the two halves of a position both make
+// it: it is the smaller one). (Split over halves of the output channels
+// instead, V made twice, the 64 -> 128 layers were 10-30% slower.)
+#define CHUNK_TILES_W 512
+
+// Gy[t][oc] = (G gy G^T)[i][j] for the tiles of a chunk, from its samples
+// of gy channels-last (samples, HO, WO, OC): with G's
+// rows (1, 0), (1, 1), (0, 1), row i of G gy is gy's row 0, the sum of its
+// rows, or row 1, and column j the same of that.
+static void transform_gy(const ConvShape *s, const float *gyc, int tiles, int i, int j, float *restrict Gy) {
+    int OC = s->OC, WO = s->WO, TW = WO / 2, TS = (s->HO / 2) * TW;
+    long sample = (long)s->HO * WO * OC;
+    for (int t = 0; t < tiles; t++) {
+        int n = t / TS, ti = (t - n * TS) / TW, tj = t - n * TS - ti * TW;
+        const float *g = gyc + n * sample + ((long)(2 * ti) * WO + 2 * tj) * OC;  // g[r][q] at g + (r WO + q) OC
+        const float *g00 = g, *g01 = g + OC, *g10 = g + (long)WO * OC, *g11 = g10 + OC;
+        float *v = Gy + (long)t * OC;
+        // row i of G gy (columns q = 0, 1): g0q, g0q + g1q or g1q; then column j of that.
+        for (int c = 0; c < OC; c++) {
+            float r0 = i == 0 ? g00[c] : i == 1 ? g00[c] + g10[c] : g10[c];
+            float r1 = i == 0 ? g01[c] : i == 1 ? g01[c] + g11[c] : g11[c];
+            v[c] = j == 0 ? r0 : j == 1 ? r0 + r1 : r1;
+        }
+    }
+}
+
+void conv_winograd_backward_weight(const ConvShape *s, const float *x, const float *gy, float *gw,
+                                   ConvScratch *scratch, ConvScratch *weights) {
+    int N = s->N, C = s->C, H = s->H, W = s->W, OC = s->OC, HO = s->HO, WO = s->WO, K = 4 * C;
+    int TS = (HO / 2) * (WO / 2), T = N * TS, K2 = 2 * C;
+    int tc = CHUNK_TILES_W / TS > 0 ? CHUNK_TILES_W / TS * TS : TS;  // whole samples
+    if (tc > T) tc = T;
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    int per = tc / TS;  // samples per chunk
+    long xs = (long)(H + 2) * (W + 2) * C, gs = (long)HO * WO * OC;
+    long thread_floats = ((long)tc * K2 + (long)tc * OC + 15) / 16 * 16;
+    float *xc = conv_scratch(scratch, per * (xs + gs) + threads * thread_floats), *gyc = xc + per * xs;
+    float *work = gyc + per * gs, *Mw = conv_scratch(weights, 9L * OC * K);
+    long helped = 0;
+    // Chunk by chunk: its samples of x and gy channels-last (on the team),
+    // then the 18 items add the chunk's sums into their part of Mw.
+    for (int n0 = 0; n0 < N; n0 += per) {
+        int samples = N - n0 < per ? N - n0 : per, tn = samples * TS;
+#pragma omp parallel for schedule(dynamic, 1) if ((long)samples * (xs + gs) > (1L << 16))
+        for (int n = 0; n < samples; n++) {
+            conv_channels_last_sample(x + (long)(n0 + n) * C * H * W, C, H, W, 1, 1, H + 2, W + 2, xc + n * xs);
+            conv_channels_last_sample(gy + (long)(n0 + n) * OC * HO * WO, OC, HO, WO, 0, 0, HO, WO, gyc + n * gs);
+        }
+#pragma omp parallel for schedule(dynamic, 1) reduction(+ : helped)
+        for (int item = 0; item < 18; item++) {
+            int me = 0;
+#ifdef _OPENMP
+            me = omp_get_thread_num();
+#endif
+            int xi = item / 2, i = xi / 3, j = xi % 3, ph0 = 2 * (item % 2);
+            float *V = work + me * thread_floats, *Gy = V + (long)tc * K2;
+            transform_input(s, xc, tn, i, j, ph0, 2, V);
+            transform_gy(s, gyc, tn, i, j, Gy);
+            k_gemm(1, 0, OC, K2, tn, 1.0f, Gy, OC, V, K2, n0 ? 1.0f : 0.0f, Mw + (long)xi * OC * K + ph0 * C, K);
+            if (me) helped += tn;
+        }
+    }
+    // gw[oc][c][tap of (a, b) in phase ph] = (A^T Mw A)[a][b]: the sum of
+    // Mw[i][j] for i in {a, a+1}, j in {b, b+1}.
+#pragma omp parallel for schedule(static)
+    for (int oc = 0; oc < OC; oc++)
+        for (int c = 0; c < C; c++) {
+            float *g = gw + ((long)oc * C + c) * 16;
+            for (int ph = 0; ph < 4; ph++) {
+                const float *m = Mw + (long)oc * K + ph * C + c;  // m[xi * OC * K]
+                long st = (long)OC * K;
+                for (int a = 0; a < 2; a++)
+                    for (int b = 0; b < 2; b++) {
+                        float v = m[(a * 3 + b) * st] + m[(a * 3 + b + 1) * st] + m[((a + 1) * 3 + b) * st] +
+                                  m[((a + 1) * 3 + b + 1) * st];
+                        g[TAP[ph >> 1][a] * 4 + TAP[ph & 1][b]] = v;
+                    }
+            }
+        }
+    // Count the direct kernel's multiply-adds: 64 per tile, C and OC, where the GEMMs counted 36.
+    gemm_mac_count_add(28LL * T * C * OC, helped * 32LL * C * OC / 9);  // an item's tile: 1/18 of 64 C OC
 }

@@ -39,9 +39,9 @@ typedef enum { B_ADD, B_SUB, B_MUL, B_DIV } BinaryKind;
 // GEMM; DIRECT is conv_direct.c's register-blocked direct kernel for the
 // forward pass of layers with enough channels, the same bits as GEMM (the
 // GEMM path for the rest, and for both backward passes); WINOGRAD is
-// DIRECT with conv_winograd.c's forward and backward data for the k4 s2 p1
-// layers they fit (9 multiplies where the others take 16, equal to within
-// rounding); DEFAULT = WINOGRAD, the fastest. On CUDA: NAIVE -> lab kernel
+// DIRECT with conv_winograd.c's three kernels for the k4 s2 p1 layers they
+// fit (9 multiplies where the others take 16, equal to within rounding);
+// DEFAULT = WINOGRAD, the fastest. On CUDA: NAIVE -> lab kernel
 // 1, TILED -> 2, GEMM -> 3 (implicit GEMM), DEFAULT, DIRECT and WINOGRAD
 // -> the lab's fastest.
 typedef enum {

@@ -1,6 +1,6 @@
-// test_winograd.c: the Winograd forward and backward data of k4 s2 p1
-// convolutions (common/conv_winograd.c), the CPU's default for the layers
-// they fit (CONV_WINOGRAD), on every build.
+// test_winograd.c: the Winograd forward, backward data and weight gradient
+// of k4 s2 p1 convolutions (common/conv_winograd.c), the CPU's default for
+// the layers they fit (CONV_WINOGRAD), on every build.
 //
 //   1. which layers they take (conv_winograd_fits);
 //   2. accuracy against a double-precision direct sum, element by element,
@@ -10,7 +10,8 @@
 //   3. the same bits on 1, 2 and 3 threads;
 //   4. the multiply-adds they report (the direct conv's, as every kernel);
 //   5. the dispatch: CONV_WINOGRAD and CONV_DEFAULT give their bits exactly,
-//      through conv_cpu.c and through the ops (t_conv2d, t_conv_transpose2d);
+//      through conv_cpu.c and through the ops (t_conv2d, t_conv_transpose2d,
+//      t_conv2d_weight_grad);
 //      CONV_DIRECT the GEMM path's (the direct kernels' promise, test_conv.c).
 //
 // The bound. Each output of the direct sum is S = sum |w x| + |b| in size
@@ -18,8 +19,10 @@
 // transformed values are sums of up to four inputs and four weights, so its
 // products can be up to 16x the direct terms, and its error bound is
 // larger by about that: the check is |y - exact| <= 16 eps S per element.
-// A missing or misplaced tap is off by one term, about S / (16 C) here,
-// thousands of times the bound.
+// (For a weight gradient, S counts the terms of all four weights of its
+// phase, which Winograd's transforms mix: see reference().) A missing or
+// misplaced tap is off by one term, about S / (16 C) here, thousands of
+// times the bound.
 #include "check.h"
 #include "conv_cpu.h"
 #include "conv_winograd.h"
@@ -69,22 +72,27 @@ static void fits(void) {
         check(!conv_winograd_fits(&no[i].s), "fits: not a layer with %s", no[i].why);
 }
 
-// The two kernels, seen alike: kind 0 forward (in = x, out = y, bias OC
-// values), kind 1 backward data (in = gy, out = gx, bias C values).
-static const char *KIND[2] = {"forward", "backward data"};
-static long in_len(int kind, const ConvShape *s) {
-    return kind ? (long)s->N * s->OC * s->HO * s->WO : (long)s->N * s->C * s->H * s->W;
-}
-static long out_len(int kind, const ConvShape *s) { return in_len(!kind, s); }
-static int bias_len(int kind, const ConvShape *s) { return kind ? s->C : s->OC; }
+// The three kernels, seen alike: kind 0 forward (in = x, w, out = y, bias
+// OC values), kind 1 backward data (in = gy, w, out = gx, bias C values),
+// kind 2 backward weight (in = x, and gy in w's place, out = gw, no bias).
+static const char *KIND[3] = {"forward", "backward data", "backward weight"};
+static long x_len(const ConvShape *s) { return (long)s->N * s->C * s->H * s->W; }
+static long y_len(const ConvShape *s) { return (long)s->N * s->OC * s->HO * s->WO; }
+static long w_len(const ConvShape *s) { return (long)s->OC * s->C * 16; }
+static long in_len(int kind, const ConvShape *s) { return kind == 1 ? y_len(s) : x_len(s); }
+static long in2_len(int kind, const ConvShape *s) { return kind == 2 ? y_len(s) : w_len(s); }
+static long out_len(int kind, const ConvShape *s) { return kind == 0 ? y_len(s) : kind == 1 ? x_len(s) : w_len(s); }
+static int bias_len(int kind, const ConvShape *s) { return kind == 0 ? s->OC : kind == 1 ? s->C : 0; }
 
 static void winograd(int kind, const ConvShape *s, const float *in, const float *w, const float *b, float *out) {
-    if (kind) conv_winograd_backward_data(s, in, w, b, out, &scratch, &weights);
+    if (kind == 2) conv_winograd_backward_weight(s, in, w, out, &scratch, &weights);
+    else if (kind == 1) conv_winograd_backward_data(s, in, w, b, out, &scratch, &weights);
     else conv_winograd_forward(s, in, w, b, out, &scratch, &weights);
 }
 static void cpu(int kind, ConvAlgo algo, const ConvShape *s, const float *in, const float *w, const float *b,
                 float *out) {
-    if (kind) conv_cpu_backward_data(s, algo, in, w, b, out);
+    if (kind == 2) conv_cpu_backward_weight(s, algo, in, w, out);
+    else if (kind == 1) conv_cpu_backward_data(s, algo, in, w, b, out);
     else conv_cpu_forward(s, algo, in, w, b, out);
 }
 
@@ -105,10 +113,28 @@ static void reference(int kind, const ConvShape *s, const float *in, const float
                                 if (ih < 0 || ih >= s->H || iw < 0 || iw >= s->W) continue;
                                 long xi = (((long)n * s->C + c) * s->H + ih) * s->W + iw;
                                 long yi = (((long)n * s->OC + oc) * s->HO + oh) * s->WO + ow;
-                                double t = (double)in[kind ? yi : xi] * w[(((long)oc * s->C + c) * 4 + kh) * 4 + kw];
-                                out[kind ? xi : yi] += t;
-                                size[kind ? xi : yi] += fabs(t);
+                                long wi = (((long)oc * s->C + c) * 4 + kh) * 4 + kw;
+                                // x[xi] w[wi] -> y[yi];  gy[yi] w[wi] -> gx[xi];  x[xi] gy[yi] -> gw[wi]
+                                double t = (double)in[kind == 1 ? yi : xi] * w[kind == 2 ? yi : wi];
+                                long o = kind == 0 ? yi : kind == 1 ? xi : wi;
+                                out[o] += t;
+                                size[o] += fabs(t);
                             }
+    if (kind == 2) {
+        // A weight of one phase is summed with the other three of its phase
+        // (the 2x2 filter Winograd transforms as one), so its rounding goes
+        // with their total size: a tap near the border can have a single
+        // term where the others of its phase have many. S is that total.
+        for (long g = 0; g < (long)s->OC * s->C; g++)
+            for (int ph = 0; ph < 4; ph++) {
+                int taps[4], py = ph >> 1, px = ph & 1;
+                for (int a = 0; a < 2; a++)
+                    for (int q = 0; q < 2; q++) taps[a * 2 + q] = (2 * a + 1 - py) * 4 + (2 * q + 1 - px);
+                double total = 0.0;
+                for (int k = 0; k < 4; k++) total += size[g * 16 + taps[k]];
+                for (int k = 0; k < 4; k++) size[g * 16 + taps[k]] = total;
+            }
+    }
     if (b) {
         long plane = kind ? (long)s->H * s->W : (long)s->HO * s->WO;
         int ch = bias_len(kind, s);
@@ -151,12 +177,12 @@ typedef struct {
 static Data data(int kind, const Case *c, unsigned seed) {
     Data d = {shape(c->n, c->c, c->h, c->w, c->oc, 4, 2, 1), 0, 0, NULL, NULL, NULL, NULL, NULL, NULL};
     d.n_in = in_len(kind, &d.s), d.n_out = out_len(kind, &d.s);
-    long nw = (long)d.s.OC * d.s.C * 16;
-    d.in = malloc(sizeof(float) * d.n_in), d.w = malloc(sizeof(float) * nw);
-    d.b = malloc(sizeof(float) * bias_len(kind, &d.s));
+    long n2 = in2_len(kind, &d.s);
+    d.in = malloc(sizeof(float) * d.n_in), d.w = malloc(sizeof(float) * n2);
+    d.b = malloc(sizeof(float) * (bias_len(kind, &d.s) + 1));
     d.out = malloc(sizeof(float) * d.n_out), d.out2 = malloc(sizeof(float) * d.n_out);
-    fill(d.in, d.n_in, seed, 2.0f), fill(d.w, nw, seed + 1, 0.5f), fill(d.b, bias_len(kind, &d.s), seed + 2, 1.0f);
-    d.bias = c->bias ? d.b : NULL;
+    fill(d.in, d.n_in, seed, 2.0f), fill(d.w, n2, seed + 1, 0.5f), fill(d.b, bias_len(kind, &d.s), seed + 2, 1.0f);
+    d.bias = c->bias && kind < 2 ? d.b : NULL;
     return d;
 }
 static void data_free(Data *d) { free(d->in), free(d->w), free(d->b), free(d->out), free(d->out2); }
@@ -251,22 +277,26 @@ static void ops_default(void) {
     t_set_conv_algo(CONV_DEFAULT);
     double before = t_conv_seconds(CONV_DEFAULT);
     Tensor *y = t_conv2d(x, w, NULL, 2, 1), *gx = t_conv_transpose2d(gy, w, b, 2, 1, 0);
+    Tensor *gw = t_conv2d_weight_grad(x, gy, 4, 4, 2, 1);
     check(t_conv_seconds(CONV_DEFAULT) > before && t_conv_seconds(CONV_DEFAULT) == t_conv_seconds(CONV_WINOGRAD),
           "t_conv_seconds: DEFAULT reports the Winograd path's time");
     float *want_y = malloc(sizeof(float) * y->numel), *want_gx = malloc(sizeof(float) * gx->numel);
+    float *want_gw = malloc(sizeof(float) * gw->numel);
     conv_winograd_forward(&s, x->data, w->data, NULL, want_y, &scratch, &weights);
     conv_winograd_backward_data(&s, gy->data, w->data, b->data, want_gx, &scratch, &weights);
+    conv_winograd_backward_weight(&s, x->data, gy->data, want_gw, &scratch, &weights);
     check(memcmp(y->data, want_y, sizeof(float) * y->numel) == 0 &&
-              memcmp(gx->data, want_gx, sizeof(float) * gx->numel) == 0,
-          "t_conv2d and t_conv_transpose2d with the default algorithm: Winograd's bits");
-    free(want_y), free(want_gx);
+              memcmp(gx->data, want_gx, sizeof(float) * gx->numel) == 0 &&
+              memcmp(gw->data, want_gw, sizeof(float) * gw->numel) == 0,
+          "t_conv2d, t_conv_transpose2d and t_conv2d_weight_grad with the default algorithm: Winograd's bits");
+    free(want_y), free(want_gx), free(want_gw);
 }
 
 int main(void) {
     check_begin("winograd");
     printf("vector path %s\n", SIMD_PATH);
     fits();
-    for (int kind = 0; kind < 2; kind++) {
+    for (int kind = 0; kind < 3; kind++) {
         accuracy(kind);
         bits_and_counts(kind);
     }
