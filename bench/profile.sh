@@ -20,6 +20,9 @@
 #                       im2col (pack_patches, pack_cols, pack_gy*)
 #   stores, col2im      writing GEMM tiles back: conv outputs (store_y) and
 #                       backward-data's col2im adds (store_col2im)
+#   winograd transforms conv_winograd.c's input, filter and output
+#                       transforms (its GEMMs count as micro-kernels and
+#                       packing, its channels-last copies as packing)
 #   batch norm          cpu_bn_* forward and backward
 #   elementwise         activations and their masks, tanh, sums, fills, copies
 #                       between graph nodes
@@ -86,6 +89,7 @@ for w in "$@"; do
             if (sym ~ /^(micro_kernel|gemm_rect|direct_tile|direct_taps|conv_direct_forward|conv_direct_backward_data|conv_first_|conv_last_)/) part = "micro-kernels"
             else if (sym ~ /^(pack_|transpose8x8|k_transpose)/) part = "packing"
             else if (sym ~ /^store_/) part = "stores, col2im"
+            else if (sym ~ /^(conv_winograd_|transform_|input_tile|filter_tile|add_to_outputs|write_output)/) part = "winograd transforms"
             else if (sym ~ /bn_/) part = "batch norm"
             else if (sym ~ /adam/) part = "optimizer"
             else if (dso ~ /libgomp/ || sym ~ /futex|sched|switch|wake|spin_unlock|idle|schedule/) part = "threading"
@@ -96,7 +100,7 @@ for w in "$@"; do
             share[part] += pct
         }
         END {
-            n = split("micro-kernels|packing|stores, col2im|batch norm|elementwise|optimizer|memory|threading|noise (bench)|other", order, "|")
+            n = split("micro-kernels|packing|stores, col2im|winograd transforms|batch norm|elementwise|optimizer|memory|threading|noise (bench)|other", order, "|")
             for (i = 1; i <= n; i++) printf "  %-20s %5.1f%%\n", order[i], share[order[i]]
         }'
 done

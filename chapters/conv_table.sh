@@ -46,7 +46,7 @@ for conv in naive tiled gemm direct winograd student; do
     tiled) what="direct conv on 8x8 output tiles x 16 channels, input patch with halo copied first (conv_tiled.c)" ;;
     gemm) what="im2col + blocked GEMM (conv_cpu.c, gemm.c)" ;;
     direct) what="forward passes: GEMM's register blocking reading x in place, no im2col (conv_direct.c); backward as gemm" ;;
-    winograd) what="direct, with Winograd F(2x2, 2x2) on the stride's phases for the strided layers' forward and backward data (conv_winograd.c)" ;;
+    winograd) what="direct, plus Winograd F(2x2, 2x2) on the stride's phases for all three kernels of the strided layers (conv_winograd.c)" ;;
     student) what="your loops (3.1) in D's forward, conv's backward (3.2) in G; GEMM for the rest" ;;
     esac
     awk -v c="$conv" -v w="$what" -v ms="$ms" -v cs="$conv_s" -v n="$steps" -v base="$naive_ms" 'BEGIN {
