@@ -265,8 +265,9 @@ static void bits_and_counts(int kind) {
 }
 
 // Through the ops, with the library's default algorithm: t_conv2d runs the
-// Winograd forward, t_conv_transpose2d its backward data (the
-// transposed conv's forward), and t_conv_seconds(CONV_DEFAULT) counts them.
+// Winograd forward, t_conv_transpose2d its backward data (the transposed
+// conv's forward), t_conv2d_weight_grad its weight gradient, and
+// t_conv_seconds(CONV_DEFAULT) counts them.
 static void ops_default(void) {
     t_arena_reset();
     rand_tensor_seed(5);
