@@ -205,6 +205,30 @@ static void add_to_outputs(int i, int j, const float *M, long n, float *Y) {
             }
 }
 
+// The positions of the 3x3 tile in the order a chunk takes them: corners
+// first, so that each output's first product is written, not added.
+static const int CORNERS_FIRST[9] = {0, 2, 6, 8, 1, 3, 5, 7, 4};
+
+// Position xi's products for one chunk, V (tiles x K) @ U (K x N), into the
+// four outputs Y (4 x tiles x N) of a tile: a corner's GEMM writes its one
+// output, an edge's or the centre's writes M (tiles x N), then added to
+// its two or four.
+static void position_products(int xi, int tiles, int N, int K, const float *V, const float *U, float *M, float *Y) {
+    int i = xi / 3, j = xi % 3, corner = i != 1 && j != 1;
+    long n = (long)tiles * N;
+    float *out = corner ? Y + ((i / 2) * 2 + j / 2) * n : M;
+    k_gemm(0, 0, tiles, N, K, 1.0f, V, K, U, N, 0.0f, out, N);
+    if (!corner) add_to_outputs(i, j, M, n, Y);
+}
+
+static int thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 // Y (4 x tiles x OC) + b -> y (N,OC,HO,WO), from the chunk's first sample n0 on.
 static void write_output(const ConvShape *s, const float *Y, int tiles, int n0, const float *b, float *y) {
     int OC = s->OC, HO = s->HO, WO = s->WO, TW = WO / 2, TS = (HO / 2) * TW;
@@ -252,27 +276,19 @@ void conv_winograd_forward(const ConvShape *s, const float *x, const float *w, c
     float *U = conv_scratch(weights, 9L * K * OC);
     float *work = conv_scratch(scratch, threads * thread_floats);
     transform_weights(s, w, U);
-    // The positions of the 3x3 tile: corners first (see add_to_outputs).
-    static const int order[9] = {0, 2, 6, 8, 1, 3, 5, 7, 4};
     long helped = 0;  // tiles done by threads other than the first
 #pragma omp parallel for schedule(dynamic, 1) reduction(+ : helped)
     for (int ch = 0; ch < chunks; ch++) {
-        int me = 0;
-#ifdef _OPENMP
-        me = omp_get_thread_num();
-#endif
+        int me = thread_id();
         float *xs = work + me * thread_floats, *V = xs + xs_floats, *M = V + v_floats, *Y = M + m_floats;
         int n0 = ch * per, samples = s->N - n0 < per ? s->N - n0 : per, tiles = samples * TS;
-        long n = (long)tiles * OC;
         for (int k = 0; k < samples; k++)
             conv_channels_last_sample(x + (long)(n0 + k) * C * H * W, C, H, W, 1, 1, H + 2, W + 2, xs + k * sample);
         // One position at a time: V and M hold one GEMM's operands, not nine.
         for (int q = 0; q < 9; q++) {
-            int xi = order[q], i = xi / 3, j = xi % 3, corner = i != 1 && j != 1;
-            transform_input(s, xs, tiles, i, j, 0, 4, V);
-            float *out = corner ? Y + ((i / 2) * 2 + j / 2) * n : M;
-            k_gemm(0, 0, tiles, OC, K, 1.0f, V, K, U + (long)xi * K * OC, OC, 0.0f, out, OC);
-            if (!corner) add_to_outputs(i, j, M, n, Y);
+            int xi = CORNERS_FIRST[q];
+            transform_input(s, xs, tiles, xi / 3, xi % 3, 0, 4, V);
+            position_products(xi, tiles, OC, K, V, U + (long)xi * K * OC, M, Y);
         }
         write_output(s, Y, tiles, n0, b, y);
         if (me) helped += tiles;
@@ -317,28 +333,20 @@ void conv_winograd_backward_data(const ConvShape *s, const float *gy, const floa
     float *U = conv_scratch(weights, 36L * OC * C);
     float *work = conv_scratch(scratch, threads * thread_floats);
     transform_weights_t(s, w, U);
-    static const int order[9] = {0, 2, 6, 8, 1, 3, 5, 7, 4};  // corners first (add_to_outputs)
     long helped = 0;
 #pragma omp parallel for schedule(dynamic, 1) reduction(+ : helped)
     for (int ch = 0; ch < chunks; ch++) {
-        int me = 0;
-#ifdef _OPENMP
-        me = omp_get_thread_num();
-#endif
+        int me = thread_id();
         float *gs = work + me * thread_floats, *V = gs + gs_floats, *M = V + v_floats, *Y = M + m_floats;
         int n0 = ch * per, samples = s->N - n0 < per ? s->N - n0 : per, tiles = samples * TS;
-        long n = (long)tiles * C;
         for (int k = 0; k < samples; k++)
             conv_channels_last_sample(gy + (long)(n0 + k) * OC * HO * WO, OC, HO, WO, 1, 1, HO + 2, WO + 2,
                                       gs + k * sample);
-        for (int ph = 0; ph < 4; ph++)
+        for (int ph = 0; ph < 4; ph++)  // each phase: its own 4 outputs of a tile
             for (int q = 0; q < 9; q++) {
-                int xi = order[q], i = xi / 3, j = xi % 3, corner = i != 1 && j != 1;
-                float *Yp = Y + 4 * ph * n;
-                transform_input_t(s, gs, tiles, ph, i, j, V);
-                float *out = corner ? Yp + ((i / 2) * 2 + j / 2) * n : M;
-                k_gemm(0, 0, tiles, C, OC, 1.0f, V, OC, U + (long)(ph * 9 + xi) * OC * C, C, 0.0f, out, C);
-                if (!corner) add_to_outputs(i, j, M, n, Yp);
+                int xi = CORNERS_FIRST[q];
+                transform_input_t(s, gs, tiles, ph, xi / 3, xi % 3, V);
+                position_products(xi, tiles, C, OC, V, U + (long)(ph * 9 + xi) * OC * C, M, Y + 4L * ph * tiles * C);
             }
         write_output_t(s, Y, tiles, n0, b, gx);
         if (me) helped += tiles;
@@ -414,10 +422,7 @@ void conv_winograd_backward_weight(const ConvShape *s, const float *x, const flo
         }
 #pragma omp parallel for schedule(dynamic, 1) reduction(+ : helped)
         for (int item = 0; item < 18; item++) {
-            int me = 0;
-#ifdef _OPENMP
-            me = omp_get_thread_num();
-#endif
+            int me = thread_id();
             int xi = item / 2, i = xi / 3, j = xi % 3, ph0 = 2 * (item % 2);
             float *V = work + me * thread_floats, *Gy = V + (long)tc * K2;
             transform_input(s, xc, tn, i, j, ph0, 2, V);

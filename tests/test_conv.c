@@ -21,9 +21,6 @@
 #include "cpu_features.h"
 
 #include <math.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -389,8 +386,6 @@ static void repeatable(void) {
 // without bias; batches whose groups of tiles copy their own samples
 // channels-last (tiles straddling samples) and small ones that copy the
 // whole batch first; 1 to 3 threads.
-static int use_threads(int n);
-static int threads_now(void);
 static void direct_same_bits(void) {
     struct { int n, c, h, oc, k, stride, pad, bias; } cases[] = {
         {4, 16, 16, 32, 4, 2, 1, 1},   // K = 256: one block
@@ -402,8 +397,8 @@ static void direct_same_bits(void) {
         {22, 32, 7, 40, 3, 1, 1, 0},   // 49 pixels a sample: groups that end on a sample's first pixel
     };
     static ConvScratch in, wt;
-    int bad = 0, nthreads = threads_now();
-    for (int th = 1; th <= 3 && use_threads(th); th++) {
+    int bad = 0, nthreads = check_threads();
+    for (int th = 1; th <= 3 && check_use_threads(th); th++) {
         for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
             int ih = cases[k].h, kk = cases[k].k, st = cases[k].stride, pd = cases[k].pad;
             int ho = (ih + 2 * pd - kk) / st + 1;
@@ -436,28 +431,9 @@ static void direct_same_bits(void) {
             free(y1), free(y2);
         }
     }
-    use_threads(nthreads);
+    check_use_threads(nthreads);
     check(bad == 0, "direct forward: the GEMM path's bits in all %d cases on 1-3 threads",
           (int)(sizeof cases / sizeof cases[0]));
-}
-
-// The bit-for-bit tests below run on 1, 2 and 3 threads: use_threads(n)
-// sets the OpenMP team size, and says 0 for n > 1 in a build without
-// OpenMP (one thread only).
-static int threads_now(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-static int use_threads(int n) {
-#ifdef _OPENMP
-    omp_set_num_threads(n);
-    return 1;
-#else
-    return n == 1;
-#endif
 }
 
 // The direct backward data (conv_direct.c) promises the GEMM path's bits
@@ -482,8 +458,8 @@ static void direct_backward_same_bits(void) {
         {2, 36, 11, 11, 20, 5, 2, 2, 1},    // odd sizes
     };
     int bad = 0, tried = 0;
-    int nthreads = threads_now();
-    for (int th = 1; th <= 3 && use_threads(th); th++) {
+    int nthreads = check_threads();
+    for (int th = 1; th <= 3 && check_use_threads(th); th++) {
         for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
             // (positional: this file's H is the finite-difference step)
             int ih = cases[k].h, iw = cases[k].w, kk = cases[k].k, st = cases[k].stride, pd = cases[k].pad;
@@ -522,7 +498,7 @@ static void direct_backward_same_bits(void) {
             free(in.data), free(wt.data), free(gy), free(w), free(b), free(g1), free(g2);
         }
     }
-    use_threads(nthreads);
+    check_use_threads(nthreads);
     check(bad == 0 && tried > 0, "direct backward data: the GEMM path's bits and multiply-add count in all %d cases",
           tried);
 }
@@ -551,8 +527,8 @@ static void first_same_bits(void) {
         {1, 7, 3, 256, 5, 3, 2, 1, 1},     // padded rows too long for the weight gradient's buffer
     };
     int bad = 0, tried = 0;
-    int nthreads = threads_now();
-    for (int th = 1; th <= 3 && use_threads(th); th++) {
+    int nthreads = check_threads();
+    for (int th = 1; th <= 3 && check_use_threads(th); th++) {
         for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
             int ih = cases[k].h, iw = cases[k].w, kk = cases[k].k, st = cases[k].stride, pd = cases[k].pad;
             ConvShape s = {cases[k].n, cases[k].c, ih, iw, cases[k].oc, kk, kk, (ih + 2 * pd - kk) / st + 1,
@@ -610,7 +586,7 @@ static void first_same_bits(void) {
             free(x), free(gy), free(w), free(b), free(y1), free(y2), free(gw1), free(gw2), free(gx1), free(gx2);
         }
     }
-    use_threads(nthreads);
+    check_use_threads(nthreads);
     check(bad == 0 && tried > 0, "few-channel forward and weight gradient: the GEMM path's bits and multiply-add count "
           "in all %d cases", tried);
     // Backward data takes the few-channel kernel only where the GEMM's
@@ -638,8 +614,8 @@ static void last_same_bits(void) {
         {9, 5, 7, 6, 1},      // not square, K = 210
     };
     int bad = 0, tried = 0;
-    int nthreads = threads_now();
-    for (int th = 1; th <= 3 && use_threads(th); th++) {
+    int nthreads = check_threads();
+    for (int th = 1; th <= 3 && check_use_threads(th); th++) {
         for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
             ConvShape s = {cases[k].n, cases[k].c, cases[k].h, cases[k].w, 1, cases[k].h, cases[k].w, 1, 1, 1, 0};
             if (!conv_last_fits(&s)) {
@@ -679,7 +655,7 @@ static void last_same_bits(void) {
             free(x), free(w), free(gy), free(b), free(y1), free(y2), free(g1), free(g2);
         }
     }
-    use_threads(nthreads);
+    check_use_threads(nthreads);
     check(bad == 0 && tried > 0, "last-layer forward and backward data: the GEMM's bits and multiply-add count in all "
           "%d cases", tried);
 }

@@ -31,9 +31,6 @@
 
 #include <float.h>
 #include <math.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,36 +201,20 @@ static void accuracy(int kind) {
     }
 }
 
-static int threads_now(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-static int use_threads(int n) {
-#ifdef _OPENMP
-    omp_set_num_threads(n);
-    return 1;
-#else
-    return n == 1;
-#endif
-}
-
 // Same bits on 1-3 threads; the multiply-adds reported; the dispatch.
 static void bits_and_counts(int kind) {
-    int nthreads = threads_now();
+    int nthreads = check_threads();
     for (size_t k = 3; k < sizeof cases / sizeof cases[0]; k++) {  // the bigger cases: several chunks
         Data d = data(kind, &cases[k], 44 + 3 * (unsigned)k);
         const char *what = cases[k].what;
-        use_threads(1);
+        check_use_threads(1);
         winograd(kind, &d.s, d.in, d.w, d.bias, d.out);
         int same = 1;
-        for (int th = 2; th <= 3 && use_threads(th); th++) {
+        for (int th = 2; th <= 3 && check_use_threads(th); th++) {
             winograd(kind, &d.s, d.in, d.w, d.bias, d.out2);
             same &= memcmp(d.out, d.out2, sizeof(float) * d.n_out) == 0;
         }
-        use_threads(nthreads);
+        check_use_threads(nthreads);
         check(same, "%s, %s: the same bits on 1, 2 and 3 threads", KIND[kind], what);
 
         long long m0 = gemm_mac_count();

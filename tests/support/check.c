@@ -2,6 +2,9 @@
 #include "check.h"
 
 #include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,4 +292,21 @@ Tensor *fixture_get(Fixture *fx, const char *name) {
     for (int k = 0; k < fx->count; k++)
         if (strcmp(fx->t[k].name, name) == 0) return t_from_data(fx->t[k].data, fx->t[k].ndim, fx->t[k].shape);
     t_fatal("fixture %s has no tensor '%s'\nHINT: regenerate it with the script in tests/fixtures/", fx->path, name);
+}
+
+int check_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+int check_use_threads(int n) {
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+    return 1;
+#else
+    return n == 1;
+#endif
 }

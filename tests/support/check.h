@@ -22,6 +22,12 @@ int check_close(const char *what, const float *got, const float *want, long n, f
 int check_tensor_close(const char *what, const Tensor *got, const Tensor *want, float rtol, float atol);
 int check_summary(void);
 
+// Bit-for-bit tests on 1, 2 and 3 threads: check_threads() is the OpenMP
+// team size now; check_use_threads(n) sets it, and says 0 for n > 1 in a
+// build without OpenMP (one thread only).
+int check_threads(void);
+int check_use_threads(int n);
+
 // A function under test: builds a tensor from the inputs (any shape).
 typedef Tensor *(*BuildFn)(Tensor **inputs, void *ctx);
 
